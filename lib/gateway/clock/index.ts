@@ -1,0 +1,2 @@
+export { type Clock, type TimerHandle, systemClock } from './clock.js';
+export { ManualClock } from './manual-clock.js';
