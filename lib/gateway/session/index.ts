@@ -1,0 +1,3 @@
+export type { Session, SessionStore } from './session.js';
+export { MemorySessionStore } from './memory-session-store.js';
+export { FileSessionStore } from './file-session-store.js';

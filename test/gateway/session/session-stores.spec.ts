@@ -1,0 +1,130 @@
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { GatewayLogger } from '../../../lib/gateway/logger.js';
+import { FileSessionStore } from '../../../lib/gateway/session/file-session-store.js';
+import { MemorySessionStore } from '../../../lib/gateway/session/memory-session-store.js';
+import type { Session, SessionStore } from '../../../lib/gateway/session/session.js';
+
+const session: Session = {
+  id: 'a1b2c3',
+  sequence: 42,
+  resumeUrl: 'wss://gateway-us-east1-b.discord.gg',
+};
+
+function recordingLogger(): GatewayLogger & { warnings: string[] } {
+  const warnings: string[] = [];
+  return {
+    warnings,
+    debug: () => {},
+    log: () => {},
+    warn: (m) => warnings.push(m),
+    error: () => {},
+  };
+}
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sessions-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe.each<[string, () => SessionStore]>([
+  ['MemorySessionStore', () => new MemorySessionStore()],
+  ['FileSessionStore', () => new FileSessionStore(join(dir, 'sessions.json'))],
+])('%s', (_name, create) => {
+  it('saves, loads and deletes by shard id and shard count', async () => {
+    const store = create();
+    expect(await store.load(3, 16)).toBeNull();
+    await store.save(3, 16, session);
+    await store.save(4, 16, { ...session, id: 'other' });
+    expect(await store.load(3, 16)).toEqual(session);
+    expect((await store.load(4, 16))?.id).toBe('other');
+    await store.delete(3, 16);
+    expect(await store.load(3, 16)).toBeNull();
+    expect((await store.load(4, 16))?.id).toBe('other');
+    await store.delete(9, 16);
+  });
+
+  it('never returns a session stored for another shard count', async () => {
+    const store = create();
+    await store.save(1, 2, session);
+    expect(await store.load(1, 4)).toBeNull();
+    expect(await store.load(1, 2)).toEqual(session);
+  });
+
+  it('stores a copy: later changes to the saved object do not leak in', async () => {
+    const store = create();
+    const mutable = { ...session };
+    await store.save(0, 1, mutable);
+    mutable.id = 'changed';
+    expect((await store.load(0, 1))?.id).toBe(session.id);
+  });
+});
+
+describe('FileSessionStore', () => {
+  it('survives a restart: a new store on the same file loads what the old one saved', async () => {
+    const path = join(dir, 'nested', 'sessions.json');
+    await new FileSessionStore(path).save(2, 4, session);
+    expect(await new FileSessionStore(path).load(2, 4)).toEqual(session);
+  });
+
+  it('writes one JSON file keyed by shardCount:shardId, mode 0o600, no temp file left', async () => {
+    const path = join(dir, 'sessions.json');
+    const store = new FileSessionStore(path);
+    await Promise.all([store.save(0, 2, session), store.save(1, 2, { ...session, sequence: 7 })]);
+    const content = JSON.parse(await readFile(path, 'utf8'));
+    expect(content).toEqual({
+      version: 1,
+      sessions: { '2:0': session, '2:1': { ...session, sequence: 7 } },
+    });
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect(await readdir(dir)).toEqual(['sessions.json']);
+  });
+
+  it('concurrent saves of many shards all land (writes are serialized)', async () => {
+    const path = join(dir, 'sessions.json');
+    const store = new FileSessionStore(path);
+    await Promise.all(
+      Array.from({ length: 16 }, (_, id) => store.save(id, 16, { ...session, sequence: id })),
+    );
+    const entries = await store.entries();
+    expect(Object.keys(entries)).toHaveLength(16);
+    expect(entries['16:15'].sequence).toBe(15);
+  });
+
+  it('a corrupt file is logged and read as empty; the next save replaces it', async () => {
+    const path = join(dir, 'sessions.json');
+    await writeFile(path, '{"version":1,"sessions":{"2:0":');
+    const logger = recordingLogger();
+    const store = new FileSessionStore(path, logger);
+    expect(await store.load(0, 2)).toBeNull();
+    expect(logger.warnings[0]).toContain('not valid JSON');
+    await store.save(0, 2, session);
+    expect(await new FileSessionStore(path).load(0, 2)).toEqual(session);
+  });
+
+  it('skips invalid entries and unknown formats with a warning', async () => {
+    const path = join(dir, 'sessions.json');
+    const logger = recordingLogger();
+    await writeFile(
+      path,
+      JSON.stringify({ version: 1, sessions: { '2:0': session, '2:1': { id: 5 }, junk: session } }),
+    );
+    const store = new FileSessionStore(path, logger);
+    expect(await store.load(0, 2)).toEqual(session);
+    expect(await store.load(1, 2)).toBeNull();
+    expect(logger.warnings).toHaveLength(4); // '2:1' and 'junk', once per load
+    await writeFile(path, JSON.stringify([1, 2]));
+    expect(await store.load(0, 2)).toBeNull();
+    expect(logger.warnings.at(-1)).toContain('unknown format');
+  });
+
+  it('a missing file is an empty store, without a warning', async () => {
+    const logger = recordingLogger();
+    expect(await new FileSessionStore(join(dir, 'none.json'), logger).load(0, 1)).toBeNull();
+    expect(logger.warnings).toEqual([]);
+  });
+});
