@@ -1,0 +1,170 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
+import { ManualClock } from '../../../lib/gateway/clock/manual-clock.js';
+import { AbortedError, HttpError, ProtocolError } from '../../../lib/gateway/errors/errors.js';
+import { fetchGatewayBot } from '../../../lib/gateway/rest/gateway-bot.js';
+import { DEFAULT_USER_AGENT, LIBRARY_VERSION } from '../../../lib/gateway/rest/user-agent.js';
+
+const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.secret-token-value';
+const BODY = {
+  url: 'wss://gateway.discord.gg/',
+  shards: 9,
+  session_start_limit: { total: 1000, remaining: 999, reset_after: 14400000, max_concurrency: 1 },
+};
+
+/** Waits (real time, the HTTP round trip) until the client set its retry timer on the clock. */
+async function timerSet(clock: ManualClock): Promise<void> {
+  while (clock.pendingTimers === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+}
+
+interface Reply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+let server: Server;
+let apiUrl: string;
+let replies: Reply[];
+let requests: { url: string; headers: IncomingHttpHeaders }[];
+
+beforeEach(async () => {
+  replies = [];
+  requests = [];
+  server = createServer((req, res) => {
+    requests.push({ url: req.url ?? '', headers: req.headers });
+    const reply = replies.shift() ?? { status: 200, body: BODY };
+    res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
+    res.end(JSON.stringify(reply.body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v10`;
+});
+afterEach(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+describe('fetchGatewayBot (PROTOCOL.md section 12)', () => {
+  it('GW-GT-20: sends Authorization: Bot <token> and the DiscordBot User-Agent; parses the answer', async () => {
+    const info = await fetchGatewayBot({ apiUrl: `${apiUrl}/`, token: TOKEN });
+    expect(info).toEqual({
+      url: 'wss://gateway.discord.gg/',
+      shards: 9,
+      sessionStartLimit: { total: 1000, remaining: 999, resetAfter: 14400000, maxConcurrency: 1 },
+    });
+    expect(requests).toHaveLength(1);
+    expect(requests[0].url).toBe('/api/v10/gateway/bot');
+    expect(requests[0].headers.authorization).toBe(`Bot ${TOKEN}`);
+    expect(requests[0].headers['user-agent']).toBe(
+      `DiscordBot (https://github.com/nestjs-discord-gateway/nestjs-discord-gateway, ${LIBRARY_VERSION})`,
+    );
+    expect(DEFAULT_USER_AGENT).toContain(LIBRARY_VERSION);
+  });
+
+  it('the User-Agent version is the package version', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
+    expect(LIBRARY_VERSION).toBe(pkg.version);
+  });
+
+  it('accepts a token holder that reveals the token only for the request', async () => {
+    await fetchGatewayBot({
+      apiUrl,
+      token: { reveal: () => TOKEN },
+      userAgent: 'DiscordBot (x, 1)',
+    });
+    expect(requests[0].headers.authorization).toBe(`Bot ${TOKEN}`);
+    expect(requests[0].headers['user-agent']).toBe('DiscordBot (x, 1)');
+  });
+
+  it('honours a 429 retry-after (seconds) on the injected clock, then succeeds', async () => {
+    const clock = new ManualClock();
+    replies.push({
+      status: 429,
+      body: { message: 'You are being rate limited.', retry_after: 2.5, global: false },
+    });
+    let result: unknown;
+    const pending = fetchGatewayBot({ apiUrl, token: TOKEN, clock }).then((r) => (result = r));
+    await timerSet(clock);
+    expect(clock.nextDueAt()).toBe(2_500);
+    await clock.advance(2_499);
+    expect(requests).toHaveLength(1);
+    await clock.advance(1);
+    await pending;
+    expect(requests).toHaveLength(2);
+    expect((result as { shards: number }).shards).toBe(9);
+  });
+
+  it('uses the Retry-After header when the body has none; gives up after maxRetries', async () => {
+    const clock = new ManualClock();
+    for (let i = 0; i < 3; i++)
+      replies.push({ status: 429, body: {}, headers: { 'retry-after': '1' } });
+    const pending = fetchGatewayBot({ apiUrl, token: TOKEN, clock, maxRetries: 2 });
+    const outcome = pending.catch((error: unknown) => error);
+    for (let i = 0; i < 2; i++) {
+      await timerSet(clock);
+      expect(clock.nextDueAt()).toBe(clock.now() + 1_000);
+      await clock.advance(1_000);
+    }
+    const error = await outcome;
+    expect(error).toBeInstanceOf(HttpError);
+    expect((error as HttpError).status).toBe(429);
+    expect(requests).toHaveLength(3);
+  });
+
+  it('an HTTP failure is a typed HttpError that never shows the token or headers', async () => {
+    replies.push({ status: 401, body: { message: '401: Unauthorized', code: 0 } });
+    const error = (await fetchGatewayBot({ apiUrl, token: TOKEN }).catch(
+      (e: unknown) => e,
+    )) as HttpError;
+    expect(error).toBeInstanceOf(HttpError);
+    expect(error.status).toBe(401);
+    expect(error.route).toBe('/gateway/bot');
+    expect(error.message).toContain('token was rejected');
+    for (const text of [
+      error.message,
+      inspect(error, { depth: 5 }),
+      JSON.stringify(error),
+      String(error.stack),
+    ]) {
+      expect(text).not.toContain(TOKEN);
+      expect(text).not.toContain('Authorization');
+    }
+  });
+
+  it('a network failure is an HttpError with status 0 naming the cause', async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    const error = (await fetchGatewayBot({ apiUrl, token: TOKEN }).catch(
+      (e: unknown) => e,
+    )) as HttpError;
+    expect(error).toBeInstanceOf(HttpError);
+    expect(error.status).toBe(0);
+    expect(error.message).toContain('ECONNREFUSED');
+    expect(inspect(error, { depth: 5 })).not.toContain(TOKEN);
+    server = createServer().listen(0);
+  });
+
+  it('a body of the wrong shape is a ProtocolError', async () => {
+    replies.push({ status: 200, body: { url: 'wss://x', shards: 0 } });
+    await expect(fetchGatewayBot({ apiUrl, token: TOKEN })).rejects.toBeInstanceOf(ProtocolError);
+  });
+
+  it('aborts with AbortedError while waiting out a 429', async () => {
+    const clock = new ManualClock();
+    replies.push({ status: 429, body: { retry_after: 10 } });
+    const controller = new AbortController();
+    const outcome = fetchGatewayBot({
+      apiUrl,
+      token: TOKEN,
+      clock,
+      signal: controller.signal,
+    }).catch((e: unknown) => e);
+    await timerSet(clock);
+    controller.abort();
+    expect(await outcome).toBeInstanceOf(AbortedError);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
