@@ -1,0 +1,138 @@
+import * as zlib from 'node:zlib';
+import { Decompress } from 'fzstd';
+import { DecodeError } from '../errors/errors.js';
+import type { Inflater, InflaterLimits } from './inflater.js';
+import { checkMaxInflatedBytes, inflatedTooLarge, inflaterUnusable } from './limits.js';
+
+/**
+ * zstd-stream through `fzstd` (pure JS, synchronous): one streaming decompressor per
+ * connection; every WebSocket message is one gateway message made of whole zstd blocks of a
+ * frame that never ends, so each push drains all output the message produced (GW-EN-5).
+ */
+export class FzstdInflater implements Inflater {
+  readonly implementation = 'fzstd';
+  private readonly maxInflatedBytes: number;
+  private stream: Decompress | null;
+  /** Blocks produced by the current push; reused (emptied) between messages. */
+  private readonly blocks: Uint8Array[] = [];
+  private blockBytes = 0;
+  private failed = false;
+
+  constructor(limits: InflaterLimits) {
+    this.maxInflatedBytes = checkMaxInflatedBytes(limits.maxInflatedBytes);
+    this.stream = new Decompress(this.onBlock);
+  }
+
+  push(data: Buffer): Buffer | null {
+    const stream = this.stream;
+    if (stream === null) throw inflaterUnusable(this.implementation, !this.failed);
+    try {
+      stream.push(data);
+    } catch (error) {
+      this.fail();
+      if (error instanceof DecodeError) throw error;
+      throw new DecodeError(`zstd-stream data is corrupt (fzstd: ${(error as Error).message})`);
+    }
+    const count = this.blocks.length;
+    if (count === 0) return null;
+    const first = this.blocks[0];
+    const output =
+      count === 1
+        ? Buffer.from(first.buffer, first.byteOffset, first.byteLength)
+        : Buffer.concat(this.blocks, this.blockBytes);
+    this.blocks.length = 0;
+    this.blockBytes = 0;
+    return output;
+  }
+
+  close(): void {
+    this.stream = null;
+    this.blocks.length = 0;
+  }
+
+  /** fzstd hands over a fresh array per block; throwing here aborts the push (bomb cap). */
+  private readonly onBlock = (block: Uint8Array): void => {
+    this.blockBytes += block.length;
+    if (this.blockBytes > this.maxInflatedBytes) throw inflatedTooLarge(this.maxInflatedBytes);
+    this.blocks.push(block);
+  };
+
+  private fail(): void {
+    this.failed = true;
+    this.close();
+  }
+}
+
+/** node:zlib's zstd decompressor (Node >= 22.15), driven synchronously. */
+interface NodeZstdDecompressor {
+  _processChunk(chunk: Buffer, flushFlag: number): Buffer;
+  close(): void;
+}
+type NodeZstd = {
+  createZstdDecompress(options?: { maxOutputLength?: number }): NodeZstdDecompressor;
+  ZstdDecompress: { prototype: Partial<NodeZstdDecompressor> };
+  constants: { ZSTD_e_continue: number };
+};
+
+/** Whether this runtime's node:zlib has zstd (Node >= 22.15 / 23.8). */
+export function hasNodeZstd(): boolean {
+  const candidate = zlib as unknown as Partial<NodeZstd>;
+  return (
+    typeof candidate.createZstdDecompress === 'function' &&
+    typeof candidate.constants?.ZSTD_e_continue === 'number' &&
+    typeof candidate.ZstdDecompress?.prototype._processChunk === 'function'
+  );
+}
+
+/**
+ * zstd-stream through node:zlib's native zstd, where the runtime has it: one decompression
+ * context per connection, each message decompressed synchronously (the same call node:zlib's
+ * own `*Sync` functions make), never through the async stream (GW-EN-5).
+ *
+ * @throws Error from the constructor when the runtime has no zstd ({@link hasNodeZstd}).
+ */
+export class NodeZstdInflater implements Inflater {
+  readonly implementation = 'node:zlib zstd';
+  private readonly maxInflatedBytes: number;
+  private readonly flush: number;
+  private context: NodeZstdDecompressor | null;
+  private failed = false;
+
+  constructor(limits: InflaterLimits) {
+    this.maxInflatedBytes = checkMaxInflatedBytes(limits.maxInflatedBytes);
+    if (!hasNodeZstd()) throw new Error('node:zlib has no zstd in this runtime');
+    const nodeZstd = zlib as unknown as NodeZstd;
+    this.flush = nodeZstd.constants.ZSTD_e_continue;
+    this.context = nodeZstd.createZstdDecompress({ maxOutputLength: this.maxInflatedBytes });
+  }
+
+  push(data: Buffer): Buffer | null {
+    const context = this.context;
+    if (context === null) throw inflaterUnusable(this.implementation, !this.failed);
+    let output: Buffer;
+    try {
+      output = context._processChunk(data, this.flush);
+    } catch (error) {
+      this.fail();
+      if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw inflatedTooLarge(this.maxInflatedBytes);
+      }
+      throw new DecodeError(`zstd-stream data is corrupt (zstd: ${(error as Error).message})`);
+    }
+    if (output.length > this.maxInflatedBytes) {
+      this.fail();
+      throw inflatedTooLarge(this.maxInflatedBytes);
+    }
+    return output.length === 0 ? null : output;
+  }
+
+  close(): void {
+    this.context?.close();
+    this.context = null;
+  }
+
+  private fail(): void {
+    this.failed = true;
+    this.close();
+  }
+}
