@@ -1,0 +1,111 @@
+import zlib from 'node:zlib';
+
+/** Transport compression named by `compress=` in the gateway URL (GW-EN-4, GW-EN-5). */
+export type TransportCompression = 'zlib-stream' | 'zstd-stream';
+
+/**
+ * One compression context for the life of one connection. Messages are compressed in call
+ * order; `done` receives exactly the bytes of that message (for zlib ending in `00 00 ff ff`).
+ */
+export interface StreamCompressor {
+  compress(message: Buffer, done: (error: Error | null, output: Buffer) => void): void;
+  close(): void;
+}
+
+interface FlushableStream {
+  write(chunk: Buffer): boolean;
+  flush(kind: number, callback: () => void): void;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  close(): void;
+}
+
+type ZstdFactory = (options?: object) => FlushableStream;
+
+const zstdFactory = (zlib as unknown as { createZstdCompress?: ZstdFactory }).createZstdCompress;
+const zstdFlush = (zlib.constants as unknown as Record<string, number | undefined>).ZSTD_e_flush;
+
+/**
+ * Whether this runtime can serve `compress=zstd-stream` (node:zlib zstd, Node >= 22.15).
+ * On Node 20 it is `false`; such connections are refused with HTTP 501.
+ */
+export const supportsZstd: boolean = typeof zstdFactory === 'function' && zstdFlush !== undefined;
+
+/**
+ * Pipelines write + flush on one streaming context: node:zlib processes writes and flushes
+ * in order and emits a flush's output before calling its callback, so each callback takes
+ * exactly the chunks produced since the previous one.
+ */
+class FlushingCompressor implements StreamCompressor {
+  private chunks: Buffer[] = [];
+  private failure: Error | null = null;
+
+  constructor(
+    private readonly stream: FlushableStream,
+    private readonly flushKind: number,
+  ) {
+    stream.on('data', (chunk: Buffer) => this.chunks.push(chunk));
+    stream.on('error', (error: Error) => {
+      this.failure = error;
+    });
+  }
+
+  compress(message: Buffer, done: (error: Error | null, output: Buffer) => void): void {
+    if (this.failure !== null) {
+      done(this.failure, Buffer.alloc(0));
+      return;
+    }
+    this.stream.write(message);
+    this.stream.flush(this.flushKind, () => {
+      const output = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+      this.chunks = [];
+      done(this.failure, output);
+    });
+  }
+
+  close(): void {
+    this.stream.close();
+  }
+}
+
+/**
+ * A new context for one connection: zlib-stream is `zlib.createDeflate()` flushed with
+ * Z_SYNC_FLUSH per message; zstd-stream is one never-ended zstd frame flushed with
+ * ZSTD_e_flush per message. Throws when zstd is asked for and {@link supportsZstd} is false.
+ */
+export function createCompressor(kind: TransportCompression): StreamCompressor {
+  if (kind === 'zlib-stream') {
+    return new FlushingCompressor(
+      zlib.createDeflate() as unknown as FlushableStream,
+      zlib.constants.Z_SYNC_FLUSH,
+    );
+  }
+  if (!supportsZstd || zstdFactory === undefined || zstdFlush === undefined) {
+    throw new Error('zstd-stream needs node:zlib zstd (Node >= 22.15); this runtime has none');
+  }
+  return new FlushingCompressor(zstdFactory(), zstdFlush);
+}
+
+const SYNC_FLUSH_SUFFIX = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+/**
+ * Splits one compressed message into `parts` pieces for separate WebSocket messages, never
+ * cutting where a non-final piece would end in the zlib sync-flush suffix (a client that
+ * waits for `00 00 ff ff` would then inflate too early).
+ */
+export function splitMessage(message: Buffer, parts: number): Buffer[] {
+  const count = Math.max(1, Math.min(parts, message.length));
+  if (count === 1) return [message];
+  const pieces: Buffer[] = [];
+  let start = 0;
+  for (let i = 1; i < count; i++) {
+    let end = Math.max(start + 1, Math.floor((message.length * i) / count));
+    while (end < message.length - 1 && message.subarray(end - 4, end).equals(SYNC_FLUSH_SUFFIX))
+      end++;
+    if (end >= message.length) break;
+    pieces.push(message.subarray(start, end));
+    start = end;
+  }
+  pieces.push(message.subarray(start));
+  return pieces;
+}
