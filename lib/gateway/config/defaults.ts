@@ -1,0 +1,35 @@
+import type { InvalidSessionDelay, ReconnectOptions, Timeouts } from './options.js';
+
+/** Defaults of the options of `ShardOptions` and `ClusterOptions`. */
+export const DEFAULTS = {
+  shardId: 0,
+  shardCount: 1,
+  gatewayUrl: 'wss://gateway.discord.gg',
+  apiUrl: 'https://discord.com/api/v10',
+  allowInsecureGateway: false,
+  compression: 'zlib-stream',
+  encoding: 'json',
+  largeThreshold: 50,
+  libraryName: 'nestjs-discord-gateway',
+  timeouts: {
+    connectMs: 15_000,
+    helloMs: 20_000,
+    readyMs: 60_000,
+    guildsReadyMs: 15_000,
+  } satisfies Timeouts,
+  reconnect: {
+    baseDelayMs: 1_000,
+    maxDelayMs: 60_000,
+    resumeUrlFailures: 3,
+  } satisfies ReconnectOptions,
+  invalidSessionDelayMs: { min: 1_000, max: 5_000 } satisfies InvalidSessionDelay,
+  limits: {
+    maxFrameBytes: 512 * 1024 * 1024,
+    maxInflatedBytes: 512 * 1024 * 1024,
+    commandsPerWindow: 120,
+    commandWindowMs: 60_000,
+  },
+  bufferSize: 1_000,
+  identifyWindowMs: 5_000,
+  onBudgetExhausted: 'fail',
+} as const;

@@ -1,0 +1,27 @@
+export { DEFAULTS } from './defaults.js';
+export { KNOWN_INTENTS_MASK, type IntentName } from './intent-names.js';
+export {
+  normalizeClusterOptions,
+  normalizeShardOptions,
+  shardIdsOf,
+  shardOptionsFor,
+} from './normalize.js';
+export type {
+  ClusterConfig,
+  ClusterOptions,
+  CommonConfig,
+  CommonOptions,
+  Compression,
+  Encoding,
+  IdentifyProperties,
+  InvalidSessionDelay,
+  Limits,
+  ReconnectOptions,
+  ShardBuckets,
+  ShardConfig,
+  ShardOptions,
+  ShardRange,
+  ShardScheme,
+  Timeouts,
+} from './options.js';
+export { Token } from './token.js';

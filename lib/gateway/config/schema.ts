@@ -1,0 +1,448 @@
+import type { ValidationArguments } from 'class-validator';
+import { ValidateIf } from 'class-validator';
+import { EventTypeFlags } from '../events/event-type-flags.js';
+import { DEFAULTS } from './defaults.js';
+import { KNOWN_INTENTS_MASK, intentBit, unknownIntentBits } from './intent-names.js';
+import {
+  All,
+  Bool,
+  IntAtLeast,
+  IntInRange,
+  Millis,
+  MAX_TIMER_MS,
+  Nested,
+  NestedArray,
+  NonEmptyString,
+  OneOf,
+  Opaque,
+  Optional,
+  Rule,
+  checkApiUrl,
+  checkGatewayUrl,
+  isInteger,
+} from './rules.js';
+import { Token } from './token.js';
+
+/*
+ * The option classes class-validator checks. Fields are declared without initializers so an
+ * absent option stays absent (whitelisting looks at own keys); defaults are filled in by
+ * normalize.ts. Every class rejects keys it does not declare.
+ */
+
+const BOT_PREFIX = /^bot /i;
+
+/** The rule a token breaks (GW-GT-20), or `null`. Never includes the token. */
+export function tokenProblem(value: unknown): string | null {
+  if (value instanceof Token) return null;
+  if (typeof value !== 'string' || value.length === 0)
+    return 'must be a non-empty string (the bot token)';
+  const raw = value.replace(BOT_PREFIX, '');
+  if (raw.length === 0) return 'must contain the token after the "Bot " prefix';
+  if (BOT_PREFIX.test(raw)) return 'must have at most one "Bot " prefix';
+  if (/\s/.test(raw)) return 'must not contain whitespace (check for a trailing newline)';
+  return null;
+}
+
+/** A valid token option as a {@link Token}, without its `Bot ` prefix. */
+export function toToken(value: string | Token): Token {
+  return value instanceof Token ? value : new Token(value.replace(BOT_PREFIX, ''));
+}
+
+const INTENTS_SHAPE =
+  'must be an integer bitfield >= 0 or an array of intent names (GatewayIntentBits keys)';
+/** Names are listed back only when they look like identifiers, so a misplaced secret never is. */
+const LISTABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** The rule an intents option breaks (PROTOCOL.md section 16), or `null`. */
+export function intentsProblem(value: unknown): string | null {
+  if (typeof value === 'number') {
+    if (!isInteger(value) || value < 0) return INTENTS_SHAPE;
+    const unknown = unknownIntentBits(value);
+    return unknown.length === 0
+      ? null
+      : `has bits Discord does not define (bit ${unknown.join(', ')}); known bits form the mask ${KNOWN_INTENTS_MASK}`;
+  }
+  if (!Array.isArray(value)) return INTENTS_SHAPE;
+  const named: string[] = [];
+  let unnamed = 0;
+  for (const name of value as unknown[]) {
+    if (typeof name === 'string' && intentBit(name) !== undefined) continue;
+    if (typeof name === 'string' && LISTABLE_NAME.test(name)) named.push(name);
+    else unnamed++;
+  }
+  if (named.length === 0 && unnamed === 0) return null;
+  const parts = [...new Set(named)];
+  if (unnamed > 0)
+    parts.push(
+      `${unnamed} entr${unnamed === 1 ? 'y' : 'ies'} that ${unnamed === 1 ? 'is' : 'are'} not an intent name`,
+    );
+  return `must only name intents of GatewayIntentBits; unknown: ${parts.join(', ')}`;
+}
+
+/** The intents option as a bitfield. */
+export function toIntents(value: number | readonly string[]): number {
+  if (typeof value === 'number') return value;
+  return value.reduce((mask, name) => mask | (intentBit(name) ?? 0), 0);
+}
+
+const field = <T>(args: ValidationArguments, key: string): T | undefined =>
+  (args.object as Record<string, unknown>)[key] as T | undefined;
+
+const insecureAllowed = (args: ValidationArguments): boolean =>
+  field(args, 'allowInsecureGateway') === true;
+
+/** A URL judged by `check`; the rule text is the one `check` reports. */
+function UrlRule(
+  name: string,
+  check: typeof checkGatewayUrl,
+  allowInsecure: (args: ValidationArguments) => boolean,
+): PropertyDecorator {
+  return Rule(
+    name,
+    (args) => {
+      const result = check(args.value, allowInsecure(args));
+      return 'rule' in result ? result.rule : '';
+    },
+    (v, args) => 'url' in check(v, allowInsecure(args)),
+  );
+}
+
+/** An activity a bot may set (PROTOCOL.md section 15, op 3). */
+export class ActivitySchema {
+  @NonEmptyString()
+  name!: string;
+
+  @IntInRange(
+    0,
+    5,
+    'must be an activity type 0-5 (Playing, Streaming, Listening, Watching, Custom, Competing)',
+  )
+  type!: number;
+
+  @All(
+    Optional(),
+    Rule('nullableString', 'must be a string or null', (v) => v === null || typeof v === 'string'),
+  )
+  url?: string | null;
+
+  @All(
+    Optional(),
+    Rule('nullableString', 'must be a string or null', (v) => v === null || typeof v === 'string'),
+  )
+  state?: string | null;
+}
+
+/** A presence (op 3 `d`, also IDENTIFY `presence`); absent fields get defaults. */
+export class PresenceSchema {
+  @All(
+    Optional(),
+    Rule(
+      'since',
+      'must be a unix time in milliseconds or null',
+      (v) => v === null || (typeof v === 'number' && Number.isFinite(v) && v >= 0),
+    ),
+  )
+  since?: number | null;
+
+  @All(Optional(), NestedArray(ActivitySchema, 'must be an array of activities'))
+  activities?: ActivitySchema[];
+
+  @All(Optional(), OneOf(['online', 'dnd', 'idle', 'invisible', 'offline']))
+  status?: string;
+
+  @All(Optional(), Bool())
+  afk?: boolean;
+}
+
+class IdentifyPropertiesSchema {
+  @All(Optional(), NonEmptyString())
+  os?: string;
+
+  @All(Optional(), NonEmptyString())
+  browser?: string;
+
+  @All(Optional(), NonEmptyString())
+  device?: string;
+}
+
+class TimeoutsSchema {
+  @All(Optional(), Millis())
+  connectMs?: number;
+
+  @All(Optional(), Millis())
+  helloMs?: number;
+
+  @All(Optional(), Millis())
+  readyMs?: number;
+
+  @All(Optional(), Millis())
+  guildsReadyMs?: number;
+}
+
+class ReconnectSchema {
+  @All(Optional(), Millis())
+  baseDelayMs?: number;
+
+  @All(
+    Optional(),
+    Millis(),
+    Rule(
+      'atLeastBase',
+      'must be >= baseDelayMs',
+      (v, args) =>
+        !isInteger(field(args, 'baseDelayMs')) ||
+        (v as number) >= field<number>(args, 'baseDelayMs')!,
+    ),
+  )
+  maxDelayMs?: number;
+
+  @All(Optional(), IntInRange(1, 1_000))
+  resumeUrlFailures?: number;
+}
+
+class InvalidSessionDelaySchema {
+  @All(Optional(), IntInRange(0, MAX_TIMER_MS, 'must be an integer of milliseconds >= 0'))
+  min?: number;
+
+  @All(
+    Optional(),
+    IntInRange(0, MAX_TIMER_MS, 'must be an integer of milliseconds >= 0'),
+    Rule(
+      'atLeastMin',
+      'must be >= min',
+      (v, args) =>
+        !isInteger(field(args, 'min')) ||
+        (v as number) >= (field<number>(args, 'min') ?? DEFAULTS.invalidSessionDelayMs.min),
+    ),
+  )
+  max?: number;
+}
+
+class LimitsSchema {
+  @All(Optional(), IntAtLeast(1, 'must be a positive integer of bytes'))
+  maxFrameBytes?: number;
+
+  @All(Optional(), IntAtLeast(1, 'must be a positive integer of bytes'))
+  maxInflatedBytes?: number;
+
+  @All(Optional(), IntInRange(2, 120, 'must be an integer between 2 and 120 (GW-RL-1)'))
+  commandsPerWindow?: number;
+
+  @All(Optional(), Millis())
+  commandWindowMs?: number;
+
+  @All(
+    Optional(),
+    Rule(
+      'heartbeatReserve',
+      'must be an integer >= 1 and < commandsPerWindow (GW-GT-14)',
+      (v, args) =>
+        isInteger(v) &&
+        v >= 1 &&
+        v < (field<number>(args, 'commandsPerWindow') ?? DEFAULTS.limits.commandsPerWindow),
+    ),
+  )
+  heartbeatReserve?: number;
+}
+
+class SessionSchema {
+  @NonEmptyString()
+  id!: string;
+
+  @IntAtLeast(0)
+  sequence!: number;
+
+  // ws: to a non-loopback host is judged in normalize.ts, where allowInsecureGateway is known.
+  @UrlRule('resumeUrl', checkGatewayUrl, () => true)
+  resumeUrl!: string;
+}
+
+/** Options of both a shard and a cluster. */
+export class CommonOptionsSchema {
+  @All(
+    Opaque(),
+    Rule(
+      'token',
+      (args) => tokenProblem(args.value) ?? '',
+      (v) => tokenProblem(v) === null,
+    ),
+  )
+  token!: unknown;
+
+  @Rule('intents', (args) => intentsProblem(args.value) ?? '', (v) => intentsProblem(v) === null)
+  intents!: unknown;
+
+  @All(Optional(), UrlRule('gatewayUrl', checkGatewayUrl, insecureAllowed))
+  gatewayUrl?: string;
+
+  @All(Optional(), Bool())
+  allowInsecureGateway?: boolean;
+
+  @All(Optional(), OneOf(['zlib-stream', 'zstd-stream', 'none']))
+  compression?: string;
+
+  @All(Optional(), OneOf(['json', 'etf']))
+  encoding?: string;
+
+  @All(Optional(), IntInRange(50, 250))
+  largeThreshold?: number;
+
+  @All(Optional(), Nested(IdentifyPropertiesSchema))
+  identifyProperties?: IdentifyPropertiesSchema;
+
+  @All(
+    Optional(),
+    Rule(
+      'eventTypes',
+      'must be an EventTypeFlags bigint (only bits of EventTypeFlags.ALL)',
+      (v) => typeof v === 'bigint' && v >= 0n && (v & ~EventTypeFlags.ALL) === 0n,
+    ),
+  )
+  eventTypes?: bigint;
+
+  @All(Optional(), Nested(TimeoutsSchema))
+  timeouts?: TimeoutsSchema;
+
+  @All(Optional(), Nested(ReconnectSchema))
+  reconnect?: ReconnectSchema;
+
+  @All(Optional(), Nested(InvalidSessionDelaySchema))
+  invalidSessionDelayMs?: InvalidSessionDelaySchema;
+
+  @All(Optional(), Nested(LimitsSchema))
+  limits?: LimitsSchema;
+
+  @All(Optional(), NonEmptyString('must be a non-empty file path'))
+  recordTo?: string;
+
+  @All(Optional(), IntAtLeast(1))
+  bufferSize?: number;
+}
+
+/** Options of one shard. */
+export class ShardOptionsSchema extends CommonOptionsSchema {
+  @All(
+    Optional(),
+    Rule('shardId', 'must be an integer with 0 <= shardId < shardCount (GW-SH-1)', (v, args) => {
+      const count = field(args, 'shardCount') ?? DEFAULTS.shardCount;
+      return isInteger(v) && v >= 0 && (!isInteger(count) || v < count);
+    }),
+  )
+  shardId?: number;
+
+  @All(Optional(), IntAtLeast(1))
+  shardCount?: number;
+
+  @All(Optional(), Nested(PresenceSchema, 'must be a presence object'))
+  presence?: PresenceSchema;
+
+  @All(Optional(), Nested(SessionSchema, 'must be a session object { id, sequence, resumeUrl }'))
+  session?: SessionSchema;
+}
+
+class ShardRangeSchema {
+  @Rule(
+    'from',
+    'must be an integer with 0 <= from <= to',
+    (v, args) =>
+      isInteger(v) && v >= 0 && (!isInteger(field(args, 'to')) || v <= field<number>(args, 'to')!),
+  )
+  from!: number;
+
+  @Rule(
+    'to',
+    'must be an integer with from <= to < shardCount',
+    (v, args) =>
+      isInteger(v) &&
+      v >= 0 &&
+      (!isInteger(field(args, 'shardCount')) || v < field<number>(args, 'shardCount')!),
+  )
+  to!: number;
+
+  @IntAtLeast(1)
+  shardCount!: number;
+}
+
+class ShardBucketsSchema {
+  @All(
+    Rule(
+      'buckets',
+      'must be a non-empty array of unique integers in [0, maxConcurrency) (GW-SH-4)',
+      (v, args) => {
+        const max = field(args, 'maxConcurrency');
+        return (
+          Array.isArray(v) &&
+          v.length > 0 &&
+          new Set(v).size === v.length &&
+          v.every((b) => isInteger(b) && b >= 0 && (!isInteger(max) || b < max))
+        );
+      },
+    ),
+    Rule(
+      'bucketsSelectShards',
+      'must select at least one shard (bucket k holds the shards whose id % maxConcurrency is k)',
+      (v, args) => {
+        const count = field(args, 'shardCount');
+        return !isInteger(count) || (v as number[]).some((b) => b < count);
+      },
+    ),
+  )
+  buckets!: number[];
+
+  @IntAtLeast(1)
+  shardCount!: number;
+
+  @IntAtLeast(1)
+  maxConcurrency!: number;
+}
+
+const SHARDS_SHAPE =
+  "must be 'recommended', { from, to, shardCount } or { buckets, shardCount, maxConcurrency }";
+
+/** Options of a cluster. */
+export class ClusterOptionsSchema extends CommonOptionsSchema {
+  @All(
+    Optional(),
+    ValidateIf((_object: object, value: unknown) => value !== 'recommended'),
+    Nested(ShardRangeSchema, SHARDS_SHAPE, (raw) =>
+      typeof raw === 'object' && raw !== null && 'buckets' in raw
+        ? ShardBucketsSchema
+        : ShardRangeSchema,
+    ),
+  )
+  shards?: 'recommended' | ShardRangeSchema | ShardBucketsSchema;
+
+  @All(Optional(), UrlRule('apiUrl', checkApiUrl, insecureAllowed))
+  apiUrl?: string;
+
+  @All(
+    Optional(),
+    ValidateIf((_object: object, value: unknown) => typeof value !== 'function'),
+    Nested(PresenceSchema, 'must be a presence object or a function of the shard id'),
+  )
+  presence?: PresenceSchema | ((shardId: number) => unknown);
+
+  @All(
+    Optional(),
+    IntAtLeast(1),
+    Rule('maxConcurrency', 'must equal shards.maxConcurrency when both are given', (v, args) => {
+      const shards = field<Record<string, unknown>>(args, 'shards');
+      return (
+        typeof shards !== 'object' ||
+        shards === null ||
+        !('maxConcurrency' in shards) ||
+        shards.maxConcurrency === v
+      );
+    }),
+  )
+  maxConcurrency?: number;
+
+  @All(Optional(), Millis())
+  identifyWindowMs?: number;
+
+  @All(Optional(), OneOf(['fail', 'wait']))
+  onBudgetExhausted?: string;
+
+  @All(Optional(), Millis())
+  guildsReadyTimeoutMs?: number;
+}
