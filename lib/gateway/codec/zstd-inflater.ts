@@ -16,6 +16,7 @@ export class FzstdInflater implements Inflater {
   /** Blocks produced by the current push; reused (emptied) between messages. */
   private readonly blocks: Uint8Array[] = [];
   private blockBytes = 0;
+  private started = false;
   private failed = false;
 
   constructor(limits: InflaterLimits) {
@@ -27,6 +28,10 @@ export class FzstdInflater implements Inflater {
     const stream = this.stream;
     if (stream === null) throw inflaterUnusable(this.implementation, !this.failed);
     try {
+      if (!this.started) {
+        checkZstdWindow(data);
+        this.started = true;
+      }
       stream.push(data);
     } catch (error) {
       this.fail();
@@ -60,6 +65,37 @@ export class FzstdInflater implements Inflater {
   private fail(): void {
     this.failed = true;
     this.close();
+  }
+}
+
+/**
+ * zstd's reference decoder refuses windows above 2^27 bytes by default (ZSTD_d_windowLogMax);
+ * fzstd would allocate whatever the frame header asks for, up to 2 GiB.
+ */
+const MAX_ZSTD_WINDOW_BYTES = 2 ** 27;
+
+/** Refuses a first message whose frame header asks for a window larger than {@link MAX_ZSTD_WINDOW_BYTES}. */
+function checkZstdWindow(data: Buffer): void {
+  if (data.length < 6 || data.readUInt32LE(0) !== 0xfd2fb528) return; // fzstd reports the bad magic
+  const descriptor = data[4];
+  const singleSegment = (descriptor & 0x20) !== 0;
+  let window: number;
+  if (singleSegment) {
+    // The window is the frame content size: 1, 2 (+256), 4 or 8 bytes after the dictionary id.
+    const sizeBytes = [1, 2, 4, 8][descriptor >> 6];
+    const offset = 5 + [0, 1, 2, 4][descriptor & 3];
+    if (data.length < offset + sizeBytes) return;
+    window =
+      sizeBytes === 8 ? Number(data.readBigUInt64LE(offset)) : data.readUIntLE(offset, sizeBytes);
+  } else {
+    const exponent = data[5] >> 3;
+    const base = 2 ** (10 + exponent);
+    window = base + (base / 8) * (data[5] & 7);
+  }
+  if (window > MAX_ZSTD_WINDOW_BYTES) {
+    throw new DecodeError(
+      `zstd-stream frame asks for a ${window}-byte window; at most ${MAX_ZSTD_WINDOW_BYTES} bytes are accepted`,
+    );
   }
 }
 

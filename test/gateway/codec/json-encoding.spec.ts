@@ -1,0 +1,92 @@
+import { inspect } from 'node:util';
+import { DecodeError } from '../../../lib/gateway/errors/errors.js';
+import { decodeJson, jsonEncoding } from '../../../lib/gateway/codec/index.js';
+
+const MARKER = 'MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs';
+
+function decodeError(message: Buffer | string): DecodeError {
+  try {
+    decodeJson(message);
+  } catch (error) {
+    return error as DecodeError;
+  }
+  throw new Error('decodeJson did not throw');
+}
+
+describe('decodeJson (GW-EN-1)', () => {
+  it('GW-EN-1: decodes UTF-8 bytes and strings alike, non-ASCII content included', () => {
+    const payload = { t: 'MESSAGE_CREATE', s: 3, op: 0, d: { content: 'héllo ✓ 😀' } };
+    const text = JSON.stringify(payload);
+    expect(decodeJson(Buffer.from(text, 'utf8'))).toEqual(payload);
+    expect(decodeJson(text)).toEqual(payload);
+  });
+
+  it('GW-ENV-2: accepts the bare {"op":11} ACK', () => {
+    expect(decodeJson(Buffer.from('{"op":11}'))).toEqual({ op: 11 });
+  });
+
+  it.each([
+    [
+      'a lone continuation byte',
+      Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0x80, 0x22, 0x7d]),
+    ],
+    [
+      'a truncated 3-byte sequence',
+      Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xe2, 0x9c]), Buffer.from('"}')]),
+    ],
+    [
+      'an overlong encoding',
+      Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]),
+    ],
+    [
+      'an encoded surrogate',
+      Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]),
+    ],
+  ])('invalid UTF-8 (%s) is a DecodeError, not silently replaced', (_case, bytes) => {
+    const error = decodeError(bytes);
+    expect(error).toBeInstanceOf(DecodeError);
+    expect(error.code).toBe('DECODE_FAILED');
+    expect(error.message).toMatch(/not valid UTF-8/);
+  });
+
+  it.each([
+    ['truncated', `{"op":2,"d":{"token":"${MARKER}"`],
+    ['a trailing comma', `{"op":2,"d":{"token":"${MARKER}"},}`],
+    ['not JSON at all', `token ${MARKER}`],
+    ['empty', ''],
+  ])('bad JSON (%s) is a DecodeError that never quotes the payload', (_case, text) => {
+    for (const message of [text, Buffer.from(text)]) {
+      const error = decodeError(message);
+      expect(error).toBeInstanceOf(DecodeError);
+      expect(error.message).toMatch(/not valid JSON/);
+      const rendered = `${error.message} ${error.stack} ${inspect(error, { depth: 5 })} ${JSON.stringify(error)}`;
+      expect(rendered).not.toContain(MARKER);
+      expect(rendered).not.toContain('token');
+    }
+  });
+
+  it('invalid UTF-8 errors never quote the payload either', () => {
+    const bytes = Buffer.concat([
+      Buffer.from(`{"token":"${MARKER}","x":"`),
+      Buffer.from([0xff]),
+      Buffer.from('"}'),
+    ]);
+    const error = decodeError(bytes);
+    expect(`${error.message} ${inspect(error)}`).not.toContain(MARKER);
+  });
+});
+
+describe('jsonEncoding (GW-EN-1)', () => {
+  it('is named json and round-trips a payload', () => {
+    expect(jsonEncoding.name).toBe('json');
+    const payload = { op: 1, d: 251 };
+    const encoded = jsonEncoding.encode(payload);
+    expect(encoded).toBe('{"op":1,"d":251}');
+    expect(jsonEncoding.decode(encoded)).toEqual(payload);
+    expect(jsonEncoding.decode(Buffer.from(encoded as string))).toEqual(payload);
+  });
+
+  it('decode throws DecodeError like decodeJson', () => {
+    expect(() => jsonEncoding.decode('{')).toThrow(DecodeError);
+  });
+});
