@@ -1,0 +1,136 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { GatewayGuildMembersChunkDispatchData } from 'discord-api-types/v10';
+import { Observable } from 'rxjs';
+import type {
+  Cluster,
+  ClusterProgress,
+  EventType,
+  GatewayEvent,
+  MemberRequestOptions,
+  MemberRequestResult,
+  Session,
+  ShardInfo,
+} from '../gateway/index.js';
+import { GATEWAY_CLUSTER } from './gateway.constants.js';
+
+/** A gateway command: an opcode and its data (PROTOCOL.md section 15). */
+export interface GatewayCommand {
+  readonly op: number;
+  readonly d: unknown;
+}
+
+/**
+ * The running cluster, for injection: event streams, commands, member requests, per-shard
+ * info, and manual start/stop. The shards start by themselves in `onApplicationBootstrap`
+ * unless `connectOnBootstrap` is `false`.
+ */
+@Injectable()
+export class ClusterService {
+  /**
+   * Startup progress (ready shards of total, ETA in ms, identify budget wait). Emits on every
+   * change while subscribed.
+   */
+  readonly progress$: Observable<ClusterProgress>;
+
+  constructor(@Inject(GATEWAY_CLUSTER) readonly cluster: Cluster) {
+    this.progress$ = new Observable<ClusterProgress>((subscriber) =>
+      cluster.onProgress((progress) => subscriber.next(progress)),
+    );
+  }
+
+  /** The shard ids this process runs, ascending. Known once the cluster is up. */
+  get shardIds(): number[] {
+    return this.cluster.shardIds;
+  }
+
+  /** The total shard count of the bot (all processes). Known once the cluster is up. */
+  get shardCount(): number {
+    return this.cluster.shardCount;
+  }
+
+  /**
+   * Events of every shard, as they arrive. Naming types delivers only those and, while
+   * subscribed, adds them to the decode filter (GW-ENV-3: a type nobody asked for is never
+   * decoded); with no types, every event is delivered and the filter is off while subscribed.
+   * Cold: each subscription is its own listener, removed on unsubscribe.
+   */
+  events$(): Observable<GatewayEvent>;
+  events$<T extends EventType>(...types: [T, ...T[]]): Observable<GatewayEvent<T>>;
+  events$(...types: EventType[]): Observable<GatewayEvent> {
+    return new Observable<GatewayEvent>((subscriber) =>
+      this.cluster.subscribe(types.length === 0 ? 'all' : types, (event) => subscriber.next(event)),
+    );
+  }
+
+  /**
+   * Sends a command on one shard: queued until the shard is identified, rate limited,
+   * in order. Rejects with `UnknownShardError`, `CommandError`, `PayloadTooLargeError` or
+   * `ShardClosedError`.
+   */
+  command(shardId: number, payload: GatewayCommand): Promise<void> {
+    return this.cluster.command(shardId, payload);
+  }
+
+  /** Sends a command on the shard of `guildId` (`(guild_id >> 22) % shardCount`, GW-SH-3). */
+  commandForGuild(guildId: string, payload: GatewayCommand): Promise<void> {
+    return this.cluster.commandForGuild(guildId, payload);
+  }
+
+  /** Sends a command on every shard of this process. */
+  broadcast(payload: GatewayCommand): Promise<void> {
+    return this.cluster.broadcast(payload);
+  }
+
+  /** The shard that receives the events of `guildId`. */
+  shardIdForGuild(guildId: string): number {
+    return this.cluster.shardIdForGuild(guildId);
+  }
+
+  /**
+   * Request Guild Members (op 8) as a stream of GUILD_MEMBERS_CHUNK data, completing after
+   * the last chunk. Cold: each subscription sends its own request. Errors with
+   * `MemberRequestRateLimitedError` (GW-RL-5) or `GatewayTimeoutError` (no chunk within
+   * `timeoutMs`).
+   */
+  requestGuildMembers$(
+    guildId: string,
+    options: MemberRequestOptions = {},
+  ): Observable<GatewayGuildMembersChunkDispatchData> {
+    return new Observable<GatewayGuildMembersChunkDispatchData>((subscriber) =>
+      this.cluster.requestGuildMembers(guildId, options).subscribe(subscriber),
+    );
+  }
+
+  /** Request Guild Members (op 8), every chunk gathered. Rejects as `requestGuildMembers$` errors. */
+  requestGuildMembers(
+    guildId: string,
+    options: MemberRequestOptions = {},
+  ): Promise<MemberRequestResult> {
+    return this.cluster.requestGuildMembers(guildId, options).all();
+  }
+
+  /** State, latency, session and counters of every shard. */
+  info(): ShardInfo[] {
+    return this.cluster.info();
+  }
+
+  /** Starts every shard (identify pacing applies); resolves once all are Active. */
+  up(): Promise<void> {
+    return this.cluster.up();
+  }
+
+  /** Closes every shard with 1000: the sessions end and the bot goes offline (GW-GT-2). */
+  down(): Promise<void> {
+    return this.cluster.down();
+  }
+
+  /** Closes every shard resumably and saves the sessions to the session store (GW-GT-2). */
+  downResumable(): Promise<Map<number, Session>> {
+    return this.cluster.downResumable();
+  }
+
+  /** Resolves once every shard is Active. */
+  waitUntilReady(): Promise<void> {
+    return this.cluster.waitUntilReady();
+  }
+}

@@ -1,0 +1,41 @@
+import type { ArgumentsHost } from '@nestjs/common';
+import type { EventType, GatewayEvent } from '../../gateway/index.js';
+import { GATEWAY_CONTEXT_TYPE } from '../gateway.constants.js';
+
+/**
+ * Reads a gateway handler's arguments in exception filters (and anywhere an `ArgumentsHost`
+ * is at hand): `GatewayArgumentsHost.create(host).getEvent()`.
+ */
+export class GatewayArgumentsHost {
+  protected constructor(protected readonly host: ArgumentsHost) {}
+
+  /** Wraps `host`; check `GatewayArgumentsHost.isGateway(host)` first when the filter is shared. */
+  static create(host: ArgumentsHost): GatewayArgumentsHost {
+    return new GatewayArgumentsHost(host);
+  }
+
+  /** Whether `host` belongs to a gateway event handler (`host.getType() === 'discord-gateway'`). */
+  static isGateway(host: ArgumentsHost): boolean {
+    return host.getType<string>() === GATEWAY_CONTEXT_TYPE;
+  }
+
+  /** The whole event. */
+  getEvent<T extends EventType = EventType>(): GatewayEvent<T> {
+    return this.host.getArgByIndex<GatewayEvent<T>>(1);
+  }
+
+  /** The event's data: a dispatch's `d`, or the lifecycle data. */
+  getPayload<T extends EventType = EventType>(): GatewayEvent<T>['data'] {
+    return this.getEvent<T>().data;
+  }
+
+  /** The id of the shard the event arrived on. */
+  getShardId(): number {
+    return this.getEvent().shardId;
+  }
+
+  /** The event type, e.g. `'MESSAGE_CREATE'`. */
+  getEventType(): EventType {
+    return this.getEvent().type;
+  }
+}

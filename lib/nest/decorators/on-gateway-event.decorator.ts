@@ -1,0 +1,56 @@
+import type { EventType } from '../../gateway/index.js';
+import { ANY_GATEWAY_EVENT, GATEWAY_EVENT_METADATA } from '../gateway.constants.js';
+import type {
+  GatewayEventHandler,
+  GatewayEventSelector,
+} from '../interfaces/gateway-event-handler.interface.js';
+
+/** A method decorator that checks the method against the handler signature of `T`. */
+export type GatewayEventMethodDecorator<T extends EventType> = (
+  target: object,
+  propertyKey: string | symbol,
+  descriptor: TypedPropertyDescriptor<GatewayEventHandler<T>>,
+) => void;
+
+/**
+ * Binds a provider or controller method to one or more gateway events. The handler is
+ * called as `(data, event)`: `data` typed from the event (`GatewayMessageCreateDispatchData`
+ * for `EventType.MessageCreate`), `event` the whole {@link GatewayEvent} with its shard id.
+ *
+ * - Several types per decorator, and several decorators per method, are allowed; a method
+ *   is called once per event whatever the overlap.
+ * - `'*'` receives every event (dispatches and lifecycle events) and turns the decode filter
+ *   off (the startup log says so); see {@link OnAnyGatewayEvent}.
+ * - Without an explicit `eventTypes` option, only the types bound here (and those of
+ *   `ClusterService.events$()` subscribers) are decoded.
+ * - Handlers with guards, interceptors, pipes, filters or parameter decorators
+ *   (`@GatewayPayload()`, `@GatewayShardId()`, `@GatewayContext()`) run through Nest's
+ *   enhancer pipeline; the others are called directly.
+ *
+ * ```ts
+ * @OnGatewayEvent(EventType.MessageCreate)
+ * onMessage(message: GatewayMessageCreateDispatchData, event: GatewayEvent) {}
+ * ```
+ */
+export function OnGatewayEvent(selector: '*'): GatewayEventMethodDecorator<EventType>;
+export function OnGatewayEvent<const T extends readonly [EventType, ...EventType[]]>(
+  ...types: T
+): GatewayEventMethodDecorator<T[number]>;
+export function OnGatewayEvent(
+  ...selectors: readonly GatewayEventSelector[]
+): GatewayEventMethodDecorator<EventType> {
+  return (_target, _propertyKey, descriptor) => {
+    const method = descriptor.value;
+    if (typeof method !== 'function') {
+      throw new TypeError('@OnGatewayEvent() decorates methods only');
+    }
+    const previous: readonly GatewayEventSelector[] =
+      Reflect.getMetadata(GATEWAY_EVENT_METADATA, method) ?? [];
+    Reflect.defineMetadata(GATEWAY_EVENT_METADATA, [...previous, ...selectors], method);
+  };
+}
+
+/** Same as `@OnGatewayEvent('*')`: every event, with the decode filter off. */
+export function OnAnyGatewayEvent(): GatewayEventMethodDecorator<EventType> {
+  return OnGatewayEvent(ANY_GATEWAY_EVENT);
+}

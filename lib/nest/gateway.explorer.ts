@@ -1,0 +1,322 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
+import {
+  ContextIdFactory,
+  DiscoveryService,
+  MetadataScanner,
+  ModuleRef,
+  type ContextId,
+} from '@nestjs/core';
+import { Injector, type InstanceWrapper, type Module } from '@nestjs/core/internal';
+import { GatewayIntentBits } from 'discord-api-types/v10';
+import {
+  ALL_EVENT_TYPES,
+  EventType,
+  EventTypeFlags,
+  missingIntentsFor,
+  type Cluster,
+  type GatewayEvent,
+} from '../gateway/index.js';
+import { GatewayContextCreator } from './context/gateway-context-creator.js';
+import { GatewayMetadataAccessor } from './gateway-metadata.accessor.js';
+import {
+  ANY_GATEWAY_EVENT,
+  GATEWAY_CLUSTER,
+  GATEWAY_LOGGER_CONTEXT,
+  GATEWAY_RESOLVED_OPTIONS,
+} from './gateway.constants.js';
+import {
+  CATCH_ALL_HANDLERS,
+  COMPUTED_EVENT_TYPES,
+  EXPLICIT_EVENT_TYPES_EXCLUDE,
+  GUARD_REJECTED,
+  HANDLER_BOUND,
+  HANDLER_FAILED,
+  MISSING_INTENTS,
+  MISSING_MESSAGE_CONTENT,
+  REQUEST_SCOPED_HANDLER,
+  UNKNOWN_EVENT_TYPE,
+  handlerName,
+} from './gateway.messages.js';
+import type { ResolvedGatewayOptions } from './gateway.options.js';
+
+/** One bound handler method. `invoke` never throws and never returns a rejected promise. */
+interface HandlerBinding {
+  readonly name: string;
+  /** The event types it is bound to; empty for a catch-all handler. */
+  readonly types: readonly EventType[];
+  readonly invoke: (event: GatewayEvent) => void;
+}
+
+type HandlerMethod = (this: object, data: unknown, event: GatewayEvent) => unknown;
+
+const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(ALL_EVENT_TYPES);
+const MESSAGE_CONTENT_EVENTS: ReadonlySet<string> = new Set([
+  EventType.MessageCreate,
+  EventType.MessageUpdate,
+]);
+
+/**
+ * Finds `@OnGatewayEvent` methods on providers and controllers and binds them in
+ * `onModuleInit`, before any shard connects; derives the decode filter from them and warns
+ * about handlers that cannot be called (DESIGN.md: Nest module).
+ *
+ * Delivery: one cluster listener looks the event type up and calls each handler in binding
+ * order, synchronously; an async handler is not awaited. Handlers with no enhancer are
+ * called directly with `(data, event)`; the others go through {@link GatewayContextCreator};
+ * request-scoped ones get an instance per event. Whatever a handler throws or rejects with
+ * is logged with its class, method, event and shard, and goes no further.
+ */
+@Injectable()
+export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(GATEWAY_LOGGER_CONTEXT);
+  private readonly injector = new Injector();
+  private readonly handlersByType = new Map<string, HandlerBinding[]>();
+  private readonly catchAllHandlers: HandlerBinding[] = [];
+  private readonly bindings: HandlerBinding[] = [];
+  /** One DI context per event, shared by every request-scoped handler of that event. */
+  private readonly eventContexts = new WeakMap<GatewayEvent, ContextId>();
+  private removeListener: (() => void) | undefined;
+
+  constructor(
+    private readonly discoveryService: DiscoveryService,
+    private readonly metadataScanner: MetadataScanner,
+    private readonly metadataAccessor: GatewayMetadataAccessor,
+    private readonly contextCreator: GatewayContextCreator,
+    private readonly moduleRef: ModuleRef,
+    @Inject(GATEWAY_CLUSTER) private readonly cluster: Cluster,
+    @Inject(GATEWAY_RESOLVED_OPTIONS) private readonly options: ResolvedGatewayOptions,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.explore();
+    this.applyEventTypes();
+    this.warnAboutIntents();
+    this.removeListener = this.cluster.addListener(this.dispatch);
+  }
+
+  onModuleDestroy(): void {
+    this.removeListener?.();
+    this.removeListener = undefined;
+  }
+
+  /** The handlers bound, as `Class.method` names with their event types (`[]` = catch-all). */
+  get boundHandlers(): ReadonlyArray<{
+    readonly name: string;
+    readonly types: readonly EventType[];
+  }> {
+    return this.bindings.map(({ name, types }) => ({ name, types }));
+  }
+
+  private readonly dispatch = (event: GatewayEvent): void => {
+    const handlers = this.handlersByType.get(event.type);
+    if (handlers !== undefined) {
+      for (let i = 0; i < handlers.length; i++) handlers[i].invoke(event);
+    }
+    const catchAll = this.catchAllHandlers;
+    for (let i = 0; i < catchAll.length; i++) catchAll[i].invoke(event);
+  };
+
+  private async explore(): Promise<void> {
+    const wrappers: InstanceWrapper[] = [
+      ...this.discoveryService.getProviders(),
+      ...this.discoveryService.getControllers(),
+    ];
+    // The same object can sit behind several tokens (useValue, a factory returning an
+    // existing instance): its handlers are bound once.
+    const explored = new WeakSet<object>();
+    for (const wrapper of wrappers) {
+      const instance: unknown = wrapper.instance;
+      if (wrapper.isAlias || instance === null || typeof instance !== 'object') continue;
+      const prototype: object | null = Object.getPrototypeOf(instance);
+      if (prototype === null || explored.has(instance)) continue;
+      explored.add(instance);
+      const methodKeys = this.metadataScanner
+        .getAllMethodNames(prototype)
+        .filter((key) =>
+          this.metadataAccessor.getEventSelectors((instance as Record<string, Function>)[key]),
+        );
+      if (methodKeys.length === 0) continue;
+      if (!wrapper.isDependencyTreeStatic()) {
+        for (const key of methodKeys) this.bindRequestScoped(wrapper, instance, key);
+      } else {
+        // A transient provider has no instance of its own until someone asks: the explorer
+        // asks once, like any other consumer.
+        const target = wrapper.isTransient
+          ? ((await this.moduleRef.resolve(wrapper.token, undefined, { strict: false })) as object)
+          : instance;
+        for (const key of methodKeys) this.bindStatic(target, key);
+      }
+    }
+  }
+
+  private bindStatic(instance: object, methodKey: string): void {
+    const name = handlerName(instance.constructor.name, methodKey);
+    if (this.metadataAccessor.usesEnhancers(instance, methodKey)) {
+      const handler = this.contextCreator.create(instance, methodKey);
+      this.register(instance, methodKey, 'enhancers', (event) => {
+        handler(event.data, event).then(undefined, (error: unknown) =>
+          this.fail(name, event, error),
+        );
+      });
+      return;
+    }
+    const method = (instance as Record<string, HandlerMethod>)[methodKey];
+    this.register(instance, methodKey, 'direct', (event) => {
+      let result: unknown;
+      try {
+        result = method.call(instance, event.data, event);
+      } catch (error) {
+        this.fail(name, event, error);
+        return;
+      }
+      if (isThenable(result))
+        result.then(undefined, (error: unknown) => this.fail(name, event, error));
+    });
+  }
+
+  private bindRequestScoped(wrapper: InstanceWrapper, instance: object, methodKey: string): void {
+    const name = handlerName(instance.constructor.name, methodKey);
+    const enhanced = this.metadataAccessor.usesEnhancers(instance, methodKey);
+    this.logger.debug(REQUEST_SCOPED_HANDLER(name));
+    this.register(instance, methodKey, 'request-scoped', (event) => {
+      this.invokeRequestScoped(wrapper, methodKey, enhanced, event).then(
+        undefined,
+        (error: unknown) => this.fail(name, event, error),
+      );
+    });
+  }
+
+  private async invokeRequestScoped(
+    wrapper: InstanceWrapper,
+    methodKey: string,
+    enhanced: boolean,
+    event: GatewayEvent,
+  ): Promise<unknown> {
+    const contextId = this.contextIdOf(event);
+    const host = wrapper.host as Module;
+    const collection = host.controllers.has(wrapper.token) ? host.controllers : host.providers;
+    const instance = (await this.injector.loadPerContext(
+      wrapper.instance,
+      host,
+      collection,
+      contextId,
+      wrapper,
+    )) as Record<string, HandlerMethod>;
+    if (enhanced) {
+      return this.contextCreator.create(
+        instance,
+        methodKey,
+        contextId,
+        wrapper.id,
+      )(event.data, event);
+    }
+    return instance[methodKey].call(instance, event.data, event);
+  }
+
+  /** The event is the request of its DI context (`@Inject(REQUEST)` receives it). */
+  private contextIdOf(event: GatewayEvent): ContextId {
+    let contextId = this.eventContexts.get(event);
+    if (contextId === undefined) {
+      contextId = ContextIdFactory.getByRequest(event);
+      // A durable tree's context carries the payload its strategy chose as the request.
+      const request = contextId.getParent ? contextId.payload : event;
+      this.moduleRef.registerRequestByContextId(request, contextId);
+      this.eventContexts.set(event, contextId);
+    }
+    return contextId;
+  }
+
+  private register(
+    instance: object,
+    methodKey: string,
+    path: string,
+    invoke: (event: GatewayEvent) => void,
+  ): void {
+    const name = handlerName(instance.constructor.name, methodKey);
+    const selectors = this.metadataAccessor.getEventSelectors(
+      (instance as Record<string, Function>)[methodKey],
+    )!;
+    if (selectors.includes(ANY_GATEWAY_EVENT)) {
+      const binding: HandlerBinding = { name, types: [], invoke };
+      this.catchAllHandlers.push(binding);
+      this.bindings.push(binding);
+      this.logger.debug(HANDLER_BOUND(name, [ANY_GATEWAY_EVENT], path));
+      return;
+    }
+    const types = [...new Set(selectors as EventType[])];
+    const binding: HandlerBinding = { name, types, invoke };
+    for (const type of types) {
+      if (!KNOWN_EVENT_TYPES.has(type)) this.logger.warn(UNKNOWN_EVENT_TYPE(name, type));
+      const handlers = this.handlersByType.get(type);
+      if (handlers === undefined) this.handlersByType.set(type, [binding]);
+      else handlers.push(binding);
+    }
+    this.bindings.push(binding);
+    this.logger.debug(HANDLER_BOUND(name, types, path));
+  }
+
+  private fail(name: string, event: GatewayEvent, error: unknown): void {
+    if (this.contextCreator.isGuardRejection(error)) {
+      this.logger.debug(GUARD_REJECTED(name, event.type, event.shardId));
+      return;
+    }
+    this.logger.error(
+      HANDLER_FAILED(name, event.type, event.shardId),
+      error instanceof Error ? error.stack : String(error),
+    );
+  }
+
+  /** The decode filter: what the handlers ask for, unless `eventTypes` was configured. */
+  private applyEventTypes(): void {
+    const handledTypes = [...this.handlersByType.keys()].filter((type) =>
+      KNOWN_EVENT_TYPES.has(type),
+    ) as EventType[];
+    if (this.options.explicitEventTypes) {
+      const configured = this.cluster.eventTypes;
+      for (const { name, types } of this.bindings) {
+        for (const type of types) {
+          if (KNOWN_EVENT_TYPES.has(type) && !EventTypeFlags.has(configured, type)) {
+            this.logger.warn(EXPLICIT_EVENT_TYPES_EXCLUDE(name, type));
+          }
+        }
+      }
+      return;
+    }
+    if (this.catchAllHandlers.length > 0) {
+      this.cluster.eventTypes = EventTypeFlags.ALL;
+      this.logger.log(CATCH_ALL_HANDLERS(this.catchAllHandlers.map(({ name }) => name)));
+      return;
+    }
+    this.cluster.eventTypes = EventTypeFlags.of(...handledTypes);
+    this.logger.log(COMPUTED_EVENT_TYPES(EventTypeFlags.toTypes(this.cluster.eventTypes)));
+  }
+
+  /** Warns about handlers Discord will not feed (PROTOCOL.md section 17). */
+  private warnAboutIntents(): void {
+    const intents = this.options.config.intents;
+    const hasMessageContent = (intents & GatewayIntentBits.MessageContent) !== 0;
+    for (const { name, types } of this.bindings) {
+      for (const type of types) {
+        const missing = missingIntentsFor(type, intents);
+        if (missing.length > 0) this.logger.warn(MISSING_INTENTS(name, type, missing));
+        else if (MESSAGE_CONTENT_EVENTS.has(type) && !hasMessageContent) {
+          this.logger.warn(MISSING_MESSAGE_CONTENT(name, type));
+        }
+      }
+    }
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<unknown>).then === 'function'
+  );
+}

@@ -1,0 +1,18 @@
+import type { Logger } from '@nestjs/common';
+import type { GatewayLogger } from '../gateway/index.js';
+
+/**
+ * The core's {@link GatewayLogger} on a Nest `Logger`: protocol traces at debug level,
+ * milestones at log, survived trouble at warn, failures at error with the error's stack.
+ */
+export function nestGatewayLogger(logger: Logger): GatewayLogger {
+  return {
+    debug: (message) => logger.debug(message),
+    log: (message) => logger.log(message),
+    warn: (message) => logger.warn(message),
+    error: (message, error) => {
+      if (error === undefined) logger.error(message);
+      else logger.error(message, error instanceof Error ? error.stack : String(error));
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import {
+  Inject,
+  Logger,
+  Module,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { Cluster } from '../gateway/index.js';
+import { ClusterService } from './cluster.service.js';
+import { GatewayContextCreator } from './context/gateway-context-creator.js';
+import { GatewayMetadataAccessor } from './gateway-metadata.accessor.js';
+import {
+  GATEWAY_CLUSTER,
+  GATEWAY_LOGGER_CONTEXT,
+  GATEWAY_RESOLVED_OPTIONS,
+} from './gateway.constants.js';
+import { GatewayExplorer } from './gateway.explorer.js';
+import { nestGatewayLogger } from './gateway.logger.js';
+import {
+  CLUSTER_START_FAILED,
+  CONNECT_ON_BOOTSTRAP_OFF,
+  SHUTDOWN_END,
+  SHUTDOWN_FAILED,
+  SHUTDOWN_RESUMABLE,
+} from './gateway.messages.js';
+import { ConfigurableModuleClass, GATEWAY_MODULE_OPTIONS } from './gateway.module-definition.js';
+import { resolveGatewayOptions, type ResolvedGatewayOptions } from './gateway.options.js';
+import { ShardService } from './shard.service.js';
+
+function createCluster({ clusterOptions, dependencies }: ResolvedGatewayOptions): Cluster {
+  return new Cluster(clusterOptions, {
+    ...dependencies,
+    logger: nestGatewayLogger(new Logger(GATEWAY_LOGGER_CONTEXT)),
+  });
+}
+
+/**
+ * The Discord gateway as a Nest module: `GatewayModule.forRoot(options)` or
+ * `forRootAsync({ imports, inject, useFactory | useClass | useExisting })`, with `isGlobal`.
+ *
+ * Lifecycle: options are validated when the module is instantiated (one `ConfigError` lists
+ * every problem); handlers are bound in `onModuleInit`; the shards start in
+ * `onApplicationBootstrap` (not awaited: use `ClusterService.waitUntilReady()`) unless
+ * `connectOnBootstrap` is `false`; they close in `beforeApplicationShutdown` per the
+ * `shutdown` policy (GW-GT-2).
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    {
+      provide: GATEWAY_RESOLVED_OPTIONS,
+      useFactory: resolveGatewayOptions,
+      inject: [GATEWAY_MODULE_OPTIONS],
+    },
+    { provide: GATEWAY_CLUSTER, useFactory: createCluster, inject: [GATEWAY_RESOLVED_OPTIONS] },
+    GatewayMetadataAccessor,
+    GatewayContextCreator,
+    GatewayExplorer,
+    ClusterService,
+    ShardService,
+  ],
+  exports: [ClusterService, ShardService],
+})
+export class GatewayModule
+  extends ConfigurableModuleClass
+  implements OnApplicationBootstrap, BeforeApplicationShutdown
+{
+  private readonly logger = new Logger(GATEWAY_LOGGER_CONTEXT);
+  private shuttingDown = false;
+
+  constructor(
+    @Inject(GATEWAY_CLUSTER) private readonly cluster: Cluster,
+    @Inject(GATEWAY_RESOLVED_OPTIONS) private readonly options: ResolvedGatewayOptions,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.options.connectOnBootstrap) {
+      this.logger.log(CONNECT_ON_BOOTSTRAP_OFF);
+      return;
+    }
+    this.cluster.up().catch((error: unknown) => {
+      // Closing while shards still start makes up() fail; that is no startup failure.
+      if (this.shuttingDown) return;
+      this.logger.error(CLUSTER_START_FAILED, error instanceof Error ? error.stack : String(error));
+    });
+  }
+
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
+    this.shuttingDown = true;
+    try {
+      if (this.options.shutdown === 'resumable') {
+        this.logger.log(SHUTDOWN_RESUMABLE(signal));
+        await this.cluster.downResumable();
+      } else {
+        this.logger.log(SHUTDOWN_END(signal));
+        await this.cluster.down();
+      }
+    } catch (error) {
+      this.logger.error(SHUTDOWN_FAILED, error instanceof Error ? error.stack : String(error));
+    }
+  }
+}
