@@ -1,0 +1,313 @@
+import { systemClock, type Clock, type TimerHandle } from '../clock/index.js';
+import { AbortedError } from '../errors/index.js';
+
+/** Discord's send budget per connection: 120 payloads per 60 s, heartbeats included (GW-RL-1). */
+export const COMMANDS_PER_WINDOW = 120;
+export const COMMAND_WINDOW_MS = 60_000;
+
+/** Presence updates: 5 per 20 s (GW-RL-4). */
+export const PRESENCES_PER_WINDOW = 5;
+export const PRESENCE_WINDOW_MS = 20_000;
+
+/** Discord's usual heartbeat interval, assumed until HELLO says otherwise. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 41_250;
+
+/**
+ * Fewest slots kept for heartbeats. At the usual 41 250 ms interval the formula of
+ * {@link heartbeatReserveFor} gives 6; the rest is slack for sends that network jitter
+ * bunches together at the server.
+ */
+export const MIN_HEARTBEAT_RESERVE = 10;
+
+/** Server-requested heartbeats (op 1) provided for per window (GW-GT-7, twilight#1935). */
+const SERVER_REQUESTED_HEARTBEATS = 2;
+
+/**
+ * The slots of each window that user commands never use (GW-RL-1, GW-GT-14): the regular
+ * heartbeats that can fall in one window (`ceil(window / interval)`, plus one for timer drift
+ * and the jittered first beat), server-requested heartbeats, and the connection's IDENTIFY or
+ * RESUME; at least {@link MIN_HEARTBEAT_RESERVE}, at most `limit - 1`.
+ */
+export function heartbeatReserveFor(
+  heartbeatIntervalMs: number,
+  windowMs = COMMAND_WINDOW_MS,
+  limit = COMMANDS_PER_WINDOW,
+): number {
+  const regular = Math.ceil(windowMs / Math.max(1, heartbeatIntervalMs)) + 1;
+  const needed = regular + SERVER_REQUESTED_HEARTBEATS + 1;
+  return Math.min(limit - 1, Math.max(MIN_HEARTBEAT_RESERVE, needed));
+}
+
+/** Send times of one window, oldest first, in a growable ring (no allocation per send). */
+class SendLog {
+  private times: Float64Array;
+  private head = 0;
+  size = 0;
+
+  constructor(capacity: number) {
+    this.times = new Float64Array(Math.max(1, capacity));
+  }
+
+  push(time: number): void {
+    if (this.size === this.times.length) this.grow();
+    this.times[(this.head + this.size) % this.times.length] = time;
+    this.size++;
+  }
+
+  /** Forgets sends at or before `cutoff`: they have left the window. */
+  prune(cutoff: number): void {
+    while (this.size > 0 && this.times[this.head] <= cutoff) {
+      this.head = (this.head + 1) % this.times.length;
+      this.size--;
+    }
+  }
+
+  /** The `index`-th oldest send time. */
+  at(index: number): number {
+    return this.times[(this.head + index) % this.times.length];
+  }
+
+  clear(): void {
+    this.head = 0;
+    this.size = 0;
+  }
+
+  private grow(): void {
+    const grown = new Float64Array(this.times.length * 2);
+    for (let i = 0; i < this.size; i++) grown[i] = this.at(i);
+    this.times = grown;
+    this.head = 0;
+  }
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(error: Error): void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/**
+ * A sliding-log limiter: at most `capacity()` acquisitions in any `windowMs` span, exactly
+ * (a span of any start, not a fixed window). Waiters are served in FIFO order from one timer
+ * on the injected clock.
+ */
+abstract class SlidingWindowLimiter {
+  protected readonly log: SendLog;
+  private readonly waiters: Waiter[] = [];
+  private timer: TimerHandle | undefined;
+
+  protected constructor(
+    protected readonly clock: Clock,
+    /** Payloads allowed in any window. */
+    readonly limit: number,
+    /** The window in ms. */
+    readonly windowMs: number,
+    private readonly what: string,
+  ) {
+    this.log = new SendLog(limit);
+  }
+
+  /** Slots that non-forced acquisitions may fill per window. */
+  protected abstract capacity(): number;
+
+  /** Sends recorded in the window that ends now. */
+  get used(): number {
+    this.log.prune(this.clock.now() - this.windowMs);
+    return this.log.size;
+  }
+
+  /** Number of callers waiting for a slot. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  /**
+   * Takes a slot now if one is free and nobody waits ahead (FIFO); records the send.
+   * @returns whether the caller may send now.
+   */
+  tryAcquire(): boolean {
+    return this.waiters.length === 0 && this.take();
+  }
+
+  /**
+   * Starts a new connection's budget: forgets every recorded send and rejects every pending
+   * wait with AbortedError (waits belong to one connection, GW-GT-8). Cancels the timer.
+   */
+  reset(): void {
+    this.log.clear();
+    this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const waiter of this.waiters.splice(0)) this.settle(waiter, new AbortedError(this.what));
+  }
+
+  /** Records a send that must go out regardless of the budget. */
+  protected force(): void {
+    const now = this.clock.now();
+    this.log.prune(now - this.windowMs);
+    this.log.push(now);
+  }
+
+  /** Resolves, in FIFO order, once a slot is taken for the caller. */
+  protected enqueue(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new AbortedError(this.what));
+    if (this.tryAcquire()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, signal, onAbort: undefined };
+      if (signal !== undefined) {
+        waiter.onAbort = () => {
+          const index = this.waiters.indexOf(waiter);
+          if (index === -1) return;
+          this.waiters.splice(index, 1);
+          this.settle(waiter, new AbortedError(this.what));
+          if (this.waiters.length === 0) this.cancelTimer();
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.waiters.push(waiter);
+      this.schedule();
+    });
+  }
+
+  /** Serves waiters while slots are free, then waits for the next slot to free up. */
+  protected drain(): void {
+    this.cancelTimer();
+    while (this.waiters.length > 0 && this.take()) this.settle(this.waiters.shift()!);
+    if (this.waiters.length > 0) this.schedule();
+  }
+
+  private take(): boolean {
+    const now = this.clock.now();
+    this.log.prune(now - this.windowMs);
+    if (this.log.size >= this.capacity()) return false;
+    this.log.push(now);
+    return true;
+  }
+
+  private schedule(): void {
+    if (this.timer !== undefined) return;
+    const now = this.clock.now();
+    this.log.prune(now - this.windowMs);
+    // A slot frees when the send that brings the log below capacity leaves the window.
+    const blocking = this.log.size - this.capacity();
+    const freeAt = blocking < 0 ? now : this.log.at(blocking) + this.windowMs;
+    this.timer = this.clock.setTimeout(
+      () => {
+        this.timer = undefined;
+        this.drain();
+      },
+      Math.max(0, Math.ceil(freeAt - now)),
+    );
+  }
+
+  private cancelTimer(): void {
+    this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private settle(waiter: Waiter, error?: Error): void {
+    if (waiter.onAbort !== undefined) waiter.signal!.removeEventListener('abort', waiter.onAbort);
+    if (error === undefined) waiter.resolve();
+    else waiter.reject(error);
+  }
+}
+
+/** Options of a {@link CommandRateLimiter}. */
+export interface CommandRateLimiterOptions {
+  /** Default {@link systemClock}. */
+  clock?: Clock;
+  /** Payloads per window, heartbeats included. Default 120. */
+  limit?: number;
+  /** Default 60 000 ms. */
+  windowMs?: number;
+  /** A fixed reserve; default `null`: {@link heartbeatReserveFor} the current interval. */
+  heartbeatReserve?: number | null;
+  /** Until {@link CommandRateLimiter.setHeartbeatInterval}. Default 41 250 ms. */
+  heartbeatIntervalMs?: number;
+}
+
+/**
+ * The send budget of one connection (GW-RL-1, GW-GT-14): the server never receives more than
+ * `limit` payloads in any `windowMs` span, heartbeats included, and a reserve derived from the
+ * heartbeat interval stays free for heartbeats, which are never refused.
+ *
+ * A shard calls {@link acquireHeartbeat} for every heartbeat and for the connection's
+ * IDENTIFY or RESUME, {@link waitForCommand} (or {@link tryAcquire}) before every other
+ * payload, {@link setHeartbeatInterval} on HELLO and {@link reset} for each new connection.
+ */
+export class CommandRateLimiter extends SlidingWindowLimiter {
+  private readonly fixedReserve: number | null;
+  private reserve: number;
+
+  constructor(options: CommandRateLimiterOptions = {}) {
+    super(
+      options.clock ?? systemClock,
+      options.limit ?? COMMANDS_PER_WINDOW,
+      options.windowMs ?? COMMAND_WINDOW_MS,
+      'command rate limit wait',
+    );
+    this.fixedReserve = options.heartbeatReserve ?? null;
+    this.reserve = this.reserveFor(options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
+  }
+
+  /** Slots per window that only {@link acquireHeartbeat} uses. */
+  get heartbeatReserve(): number {
+    return this.reserve;
+  }
+
+  /** Records a heartbeat (or IDENTIFY/RESUME); always allowed, it uses the reserve. */
+  acquireHeartbeat(): void {
+    this.force();
+  }
+
+  /**
+   * Resolves when a command may be sent, in call order (FIFO); the slot is taken for the
+   * caller on resolution, so send right away.
+   * @throws AbortedError when `signal` aborts first, or on {@link reset}.
+   */
+  waitForCommand(signal?: AbortSignal): Promise<void> {
+    return this.enqueue(signal);
+  }
+
+  /** Re-derives the reserve from the interval of HELLO (ms). */
+  setHeartbeatInterval(intervalMs: number): void {
+    this.reserve = this.reserveFor(intervalMs);
+    this.drain();
+  }
+
+  protected capacity(): number {
+    return this.limit - this.reserve;
+  }
+
+  private reserveFor(intervalMs: number): number {
+    return this.fixedReserve ?? heartbeatReserveFor(intervalMs, this.windowMs, this.limit);
+  }
+}
+
+/**
+ * Presence updates (op 3): at most 5 per 20 s (GW-RL-4). A presence update also takes a
+ * {@link CommandRateLimiter} slot. The budget is kept across reconnects on purpose: whether
+ * Discord counts it per connection is not documented.
+ */
+export class PresenceLimiter extends SlidingWindowLimiter {
+  constructor(options: { clock?: Clock; limit?: number; windowMs?: number } = {}) {
+    super(
+      options.clock ?? systemClock,
+      options.limit ?? PRESENCES_PER_WINDOW,
+      options.windowMs ?? PRESENCE_WINDOW_MS,
+      'presence rate limit wait',
+    );
+  }
+
+  /**
+   * Resolves when a presence update may be sent, in call order (FIFO).
+   * @throws AbortedError when `signal` aborts first, or on {@link reset}.
+   */
+  waitForPresence(signal?: AbortSignal): Promise<void> {
+    return this.enqueue(signal);
+  }
+
+  protected capacity(): number {
+    return this.limit;
+  }
+}
