@@ -10,6 +10,9 @@ import { Reflector } from '@nestjs/core';
 import { GATEWAY_EVENT_METADATA } from './gateway.constants.js';
 import type { GatewayEventSelector } from './interfaces/gateway-event-handler.interface.js';
 
+/** A method as stored in metadata. */
+export type AnyFunction = (...args: any[]) => unknown;
+
 const ENHANCER_KEYS = [
   GUARDS_METADATA,
   INTERCEPTORS_METADATA,
@@ -23,7 +26,7 @@ export class GatewayMetadataAccessor {
   constructor(private readonly reflector: Reflector) {}
 
   /** The event selectors of a method, in decorator order, or `undefined` when it handles none. */
-  getEventSelectors(method: Function): readonly GatewayEventSelector[] | undefined {
+  getEventSelectors(method: AnyFunction): readonly GatewayEventSelector[] | undefined {
     return this.reflector.get<GatewayEventSelector[] | undefined>(GATEWAY_EVENT_METADATA, method);
   }
 
@@ -32,7 +35,7 @@ export class GatewayMetadataAccessor {
    * exception filter on the method or its class, or a parameter decorator on the method.
    */
   usesEnhancers(instance: object, methodKey: string): boolean {
-    const method = (instance as Record<string, Function>)[methodKey];
+    const method = (instance as Record<string, AnyFunction>)[methodKey];
     const host = instance.constructor;
     for (const key of ENHANCER_KEYS) {
       if (

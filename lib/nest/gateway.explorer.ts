@@ -23,7 +23,7 @@ import {
   type GatewayEvent,
 } from '../gateway/index.js';
 import { GatewayContextCreator } from './context/gateway-context-creator.js';
-import { GatewayMetadataAccessor } from './gateway-metadata.accessor.js';
+import { GatewayMetadataAccessor, type AnyFunction } from './gateway-metadata.accessor.js';
 import {
   ANY_GATEWAY_EVENT,
   GATEWAY_CLUSTER,
@@ -139,7 +139,7 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
       const methodKeys = this.metadataScanner
         .getAllMethodNames(prototype)
         .filter((key) =>
-          this.metadataAccessor.getEventSelectors((instance as Record<string, Function>)[key]),
+          this.metadataAccessor.getEventSelectors((instance as Record<string, AnyFunction>)[key]),
         );
       if (methodKeys.length === 0) continue;
       if (!wrapper.isDependencyTreeStatic()) {
@@ -240,7 +240,7 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
   ): void {
     const name = handlerName(instance.constructor.name, methodKey);
     const selectors = this.metadataAccessor.getEventSelectors(
-      (instance as Record<string, Function>)[methodKey],
+      (instance as Record<string, AnyFunction>)[methodKey],
     )!;
     if (selectors.includes(ANY_GATEWAY_EVENT)) {
       const binding: HandlerBinding = { name, types: [], invoke };

@@ -92,7 +92,7 @@ class GatewayExternalContextCreator extends ExternalContextCreator {
     instance: Controller,
     callback: (...args: any[]) => any,
     contextType?: TContext,
-  ): Function | null {
+  ): ((args: unknown[]) => Promise<void>) | null {
     if (guards.length === 0) return null;
     return async (args: unknown[]) => {
       const canActivate = await this.gatewayGuardsConsumer.tryActivate(

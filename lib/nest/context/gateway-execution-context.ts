@@ -21,7 +21,7 @@ export class GatewayExecutionContext extends GatewayArgumentsHost {
   }
 
   /** The handler method. */
-  getHandler(): Function {
+  getHandler(): ReturnType<ExecutionContext['getHandler']> {
     return this.context.getHandler();
   }
 }
