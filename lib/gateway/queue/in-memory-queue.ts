@@ -38,6 +38,8 @@ export interface InMemoryIdentifyQueueOptions {
    * Discord's `reset_after` only describes the current period.
    */
   readonly budgetPeriodMs?: number;
+  /** Called when the queue starts waiting for a budget reset (policy `'wait'`); `resetAt` is a clock reading in ms. */
+  readonly onBudgetWait?: (resetAt: number) => void;
 }
 
 /**
@@ -101,6 +103,7 @@ export class InMemoryIdentifyQueue implements IdentifyQueue, IdentifyQueueInsigh
   private readonly buckets = new Map<number, Bucket>();
   private budget: { total: number; remaining: number; resetAt: number } | null;
   private resetTimer: TimerHandle | undefined;
+  private readonly onBudgetWait: ((resetAt: number) => void) | undefined;
 
   /** @throws ConfigError when `maxConcurrency` is not a positive integer, `windowMs` < 0 or `budgetPeriodMs` <= 0. */
   constructor(options: InMemoryIdentifyQueueOptions = {}) {
@@ -120,6 +123,7 @@ export class InMemoryIdentifyQueue implements IdentifyQueue, IdentifyQueueInsigh
     this.logger = options.logger ?? silentLogger;
     this.policy = options.onBudgetExhausted ?? 'fail';
     this.budgetPeriodMs = options.budgetPeriodMs ?? DAY_MS;
+    this.onBudgetWait = options.onBudgetWait;
     this.budget =
       budget === undefined
         ? null
@@ -289,6 +293,7 @@ export class InMemoryIdentifyQueue implements IdentifyQueue, IdentifyQueueInsigh
       this.refillIfDue(true);
       for (const [key, bucket] of this.buckets) this.drain(key, bucket);
     }, resetAt - this.clock.now());
+    this.onBudgetWait?.(resetAt);
   }
 
   private refillIfDue(force = false): void {

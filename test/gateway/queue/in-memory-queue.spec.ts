@@ -172,6 +172,7 @@ describe('InMemoryIdentifyQueue (GW-RL-2, GW-SH-4, GW-GT-13)', () => {
     it("'wait' holds the shards until the reset, logs the time, then refills to total", async () => {
       const clock = new ManualClock();
       const logger = recordingLogger();
+      const waits: number[] = [];
       const queue = new InMemoryIdentifyQueue({
         maxConcurrency: 1,
         windowMs: 1_000,
@@ -179,12 +180,14 @@ describe('InMemoryIdentifyQueue (GW-RL-2, GW-SH-4, GW-GT-13)', () => {
         logger,
         onBudgetExhausted: 'wait',
         budget: { total: 5, remaining: 1, resetAfterMs: 10_000 },
+        onBudgetWait: (resetAt) => waits.push(resetAt),
       });
       expect(queue.checkBudget(3)).toBe(10_000);
       const { grants, errors } = track(queue, clock, [0, 1, 2]);
       await clock.advance(0);
       await clock.advance(1_000);
       expect(queue.waitingForBudgetResetAt).toBe(10_000);
+      expect(waits).toEqual([10_000]);
       expect(queue.eta(1)).toBe(9_000);
       expect(logger.lines.some((l) => l.includes(new Date(10_000).toISOString()))).toBe(true);
       await clock.advance(8_999);
