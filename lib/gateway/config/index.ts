@@ -1,5 +1,4 @@
 export { DEFAULTS } from './defaults.js';
-export { KNOWN_INTENTS_MASK, type IntentName } from './intent-names.js';
 export {
   normalizeClusterOptions,
   normalizeShardOptions,

@@ -4,6 +4,7 @@ import type { GatewayPresenceUpdateData, PresenceUpdateStatus } from 'discord-ap
 import type { Session } from '../session/session.js';
 import { ConfigError, type ConfigIssue } from '../errors/index.js';
 import { EventTypeFlags } from '../events/event-type-flags.js';
+import { parseIntents } from '../events/intents.js';
 import { DEFAULTS } from './defaults.js';
 import type {
   ClusterConfig,
@@ -21,7 +22,6 @@ import {
   CommonOptionsSchema,
   PresenceSchema,
   ShardOptionsSchema,
-  toIntents,
   toToken,
 } from './schema.js';
 
@@ -175,7 +175,7 @@ export function toPresence(presence: PresenceSchema): GatewayPresenceUpdateData 
   };
 }
 
-function validate<T extends object>(
+function validate<T extends CommonOptionsSchema>(
   schema: new () => T,
   input: unknown,
   crossChecks: (valid: T) => ConfigIssue[] = () => [],
@@ -186,6 +186,7 @@ function validate<T extends object>(
   const instance = plainToInstance(schema, input);
   const issues = toIssues(validateSync(instance, VALIDATOR_OPTIONS), UNKNOWN_OPTION);
   droppedKeys(input, instance, UNKNOWN_OPTION, '', issues);
+  issues.push(...parseIntents(instance.intents).problems);
   issues.push(...crossChecks(instance));
   if (issues.length > 0) throw new ConfigError(issues);
   return instance;
@@ -197,7 +198,7 @@ function normalizeCommon(options: CommonOptionsSchema): CommonConfig {
   const limits = options.limits;
   return {
     token: toToken(options.token as string),
-    intents: toIntents(options.intents as number | string[]),
+    intents: parseIntents(options.intents).intents,
     gatewayUrl: (
       checkGatewayUrl(options.gatewayUrl ?? DEFAULTS.gatewayUrl, allowInsecureGateway) as {
         url: string;

@@ -1,7 +1,7 @@
 import type { GatewayPresenceUpdateData } from 'discord-api-types/v10';
 import type { EventTypeFlags } from '../events/event-type-flags.js';
 import type { Session } from '../session/session.js';
-import type { IntentName } from './intent-names.js';
+import type { IntentName } from '../events/intents.js';
 import type { Token } from './token.js';
 
 /** Transport compression (GW-URL-2, section 14). `'none'` sends no `compress` parameter. */

@@ -1,8 +1,7 @@
 import type { ValidationArguments } from 'class-validator';
-import { ValidateIf } from 'class-validator';
+import { Allow, ValidateIf } from 'class-validator';
 import { EventTypeFlags } from '../events/event-type-flags.js';
 import { DEFAULTS } from './defaults.js';
-import { KNOWN_INTENTS_MASK, intentBit, unknownIntentBits } from './intent-names.js';
 import {
   All,
   Bool,
@@ -46,43 +45,6 @@ export function tokenProblem(value: unknown): string | null {
 /** A valid token option as a {@link Token}, without its `Bot ` prefix. */
 export function toToken(value: string | Token): Token {
   return value instanceof Token ? value : new Token(value.replace(BOT_PREFIX, ''));
-}
-
-const INTENTS_SHAPE =
-  'must be an integer bitfield >= 0 or an array of intent names (GatewayIntentBits keys)';
-/** Names are listed back only when they look like identifiers, so a misplaced secret never is. */
-const LISTABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-
-/** The rule an intents option breaks (PROTOCOL.md section 16), or `null`. */
-export function intentsProblem(value: unknown): string | null {
-  if (typeof value === 'number') {
-    if (!isInteger(value) || value < 0) return INTENTS_SHAPE;
-    const unknown = unknownIntentBits(value);
-    return unknown.length === 0
-      ? null
-      : `has bits Discord does not define (bit ${unknown.join(', ')}); known bits form the mask ${KNOWN_INTENTS_MASK}`;
-  }
-  if (!Array.isArray(value)) return INTENTS_SHAPE;
-  const named: string[] = [];
-  let unnamed = 0;
-  for (const name of value as unknown[]) {
-    if (typeof name === 'string' && intentBit(name) !== undefined) continue;
-    if (typeof name === 'string' && LISTABLE_NAME.test(name)) named.push(name);
-    else unnamed++;
-  }
-  if (named.length === 0 && unnamed === 0) return null;
-  const parts = [...new Set(named)];
-  if (unnamed > 0)
-    parts.push(
-      `${unnamed} entr${unnamed === 1 ? 'y' : 'ies'} that ${unnamed === 1 ? 'is' : 'are'} not an intent name`,
-    );
-  return `must only name intents of GatewayIntentBits; unknown: ${parts.join(', ')}`;
-}
-
-/** The intents option as a bitfield. */
-export function toIntents(value: number | readonly string[]): number {
-  if (typeof value === 'number') return value;
-  return value.reduce((mask, name) => mask | (intentBit(name) ?? 0), 0);
 }
 
 const field = <T>(args: ValidationArguments, key: string): T | undefined =>
@@ -269,7 +231,8 @@ export class CommonOptionsSchema {
   )
   token!: unknown;
 
-  @Rule('intents', (args) => intentsProblem(args.value) ?? '', (v) => intentsProblem(v) === null)
+  // Judged by parseIntents (events/intents.ts) in normalize.ts, which reports every bad entry.
+  @Allow()
   intents!: unknown;
 
   @All(Optional(), UrlRule('gatewayUrl', checkGatewayUrl, insecureAllowed))
