@@ -88,14 +88,16 @@ interface Waiter {
 }
 
 /**
- * A sliding-log limiter: at most `capacity()` acquisitions in any `windowMs` span, exactly
- * (a span of any start, not a fixed window). Waiters are served in FIFO order from one timer
- * on the injected clock.
+ * A sliding-log limiter: at most `capacity()` acquisitions in any `windowMs` span, closed at
+ * both ends and of any start (not a fixed window): a send stays counted until `windowMs + 1`
+ * ms after it. Waiters are served in FIFO order from one timer on the injected clock.
  */
 abstract class SlidingWindowLimiter {
   protected readonly log: SendLog;
   private readonly waiters: Waiter[] = [];
   private timer: TimerHandle | undefined;
+  /** How long a send stays counted, in ms. */
+  private readonly countedMs: number;
 
   protected constructor(
     protected readonly clock: Clock,
@@ -106,6 +108,7 @@ abstract class SlidingWindowLimiter {
     private readonly what: string,
   ) {
     this.log = new SendLog(limit);
+    this.countedMs = windowMs + 1;
   }
 
   /** Slots that non-forced acquisitions may fill per window. */
@@ -113,7 +116,7 @@ abstract class SlidingWindowLimiter {
 
   /** Sends recorded in the window that ends now. */
   get used(): number {
-    this.log.prune(this.clock.now() - this.windowMs);
+    this.log.prune(this.clock.now() - this.countedMs);
     return this.log.size;
   }
 
@@ -144,7 +147,7 @@ abstract class SlidingWindowLimiter {
   /** Records a send that must go out regardless of the budget. */
   protected force(): void {
     const now = this.clock.now();
-    this.log.prune(now - this.windowMs);
+    this.log.prune(now - this.countedMs);
     this.log.push(now);
   }
 
@@ -178,7 +181,7 @@ abstract class SlidingWindowLimiter {
 
   private take(): boolean {
     const now = this.clock.now();
-    this.log.prune(now - this.windowMs);
+    this.log.prune(now - this.countedMs);
     if (this.log.size >= this.capacity()) return false;
     this.log.push(now);
     return true;
@@ -187,10 +190,10 @@ abstract class SlidingWindowLimiter {
   private schedule(): void {
     if (this.timer !== undefined) return;
     const now = this.clock.now();
-    this.log.prune(now - this.windowMs);
+    this.log.prune(now - this.countedMs);
     // A slot frees when the send that brings the log below capacity leaves the window.
     const blocking = this.log.size - this.capacity();
-    const freeAt = blocking < 0 ? now : this.log.at(blocking) + this.windowMs;
+    const freeAt = blocking < 0 ? now : this.log.at(blocking) + this.countedMs;
     this.timer = this.clock.setTimeout(
       () => {
         this.timer = undefined;
