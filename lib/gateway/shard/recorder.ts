@@ -19,15 +19,21 @@ export class PayloadRecorder {
   /** Appends one complete (inflated) message as one line. */
   write(message: Buffer | string): void {
     if (this.fd === null) return;
-    const line =
-      typeof message === 'string'
-        ? message.includes('\n')
-          ? JSON.stringify(JSON.parse(message))
-          : message
-        : message.includes(NEWLINE)
-          ? JSON.stringify(JSON.parse(message.toString('utf8')))
-          : message;
-    writeSync(this.fd, line);
+    let line: Buffer | string;
+    try {
+      line =
+        typeof message === 'string'
+          ? message.includes('\n')
+            ? JSON.stringify(JSON.parse(message))
+            : message
+          : message.includes(NEWLINE)
+            ? JSON.stringify(JSON.parse(message.toString('utf8')))
+            : message;
+    } catch {
+      return; // a message that is not JSON cannot be replayed
+    }
+    if (typeof line === 'string') writeSync(this.fd, line);
+    else writeSync(this.fd, line);
     writeSync(this.fd, '\n');
   }
 

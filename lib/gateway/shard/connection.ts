@@ -1,0 +1,81 @@
+import type WebSocket from 'ws';
+import type { Clock, TimerHandle } from '../clock/clock.js';
+import type { Inflater } from '../codec/inflater.js';
+import type { Heartbeat } from './heartbeat.js';
+import type { CommandRateLimiter } from './rate-limiter.js';
+
+/**
+ * The state of ONE WebSocket connection of a shard (GW-GT-8): its socket, inflate context,
+ * heartbeat, timers and identify wait all live and die here. The shard replaces the whole
+ * object on reconnect and every callback checks it still holds the current one, so a late
+ * event of an old socket never touches the new connection.
+ */
+export class Connection {
+  /** Aborts the identify-queue wait of this connection when it ends. */
+  readonly abort = new AbortController();
+  socket: WebSocket | null = null;
+  inflater: Inflater | null = null;
+  heartbeat: Heartbeat | null = null;
+  /** The send budget of this connection (GW-RL-1: it resets with each connection); from HELLO. */
+  limiter: CommandRateLimiter | null = null;
+  /** HELLO arrived on this connection. */
+  helloReceived = false;
+  /** IDENTIFY or RESUME was sent. */
+  handshakeSent = false;
+  /** READY or RESUMED arrived: the connection is Active. */
+  active = false;
+  /** Dispatches received between RESUME and RESUMED (replayed by the server, GW-RS-3). */
+  replayed = 0;
+  /** The connection has been torn down; every later callback for it is ignored. */
+  ended = false;
+  private readonly timers = new Set<TimerHandle>();
+
+  /**
+   * @param generation counts connections of the shard, from 1.
+   * @param url the URL connected to, query string included.
+   * @param resuming whether this connection sends RESUME (true) or IDENTIFY (false).
+   * @param viaResumeUrl whether `url` is the session's resume URL (GW-GT-1 fallback counting).
+   */
+  constructor(
+    private readonly clock: Clock,
+    readonly generation: number,
+    readonly url: string,
+    readonly resuming: boolean,
+    readonly viaResumeUrl: boolean,
+  ) {}
+
+  /** A timer owned by this connection: cleared by {@link clearTimer} or when it ends. */
+  setTimer(callback: () => void, delayMs: number): TimerHandle {
+    const handle = this.clock.setTimeout(() => {
+      this.timers.delete(handle);
+      if (!this.ended) callback();
+    }, delayMs);
+    this.timers.add(handle);
+    return handle;
+  }
+
+  clearTimer(handle: TimerHandle | undefined): void {
+    if (handle === undefined) return;
+    this.timers.delete(handle);
+    this.clock.clearTimeout(handle);
+  }
+
+  /** Clears every timer of this connection (e.g. the handshake guard once its wait is over). */
+  clearTimers(): void {
+    for (const handle of this.timers) this.clock.clearTimeout(handle);
+    this.timers.clear();
+  }
+
+  /** Stops everything this connection owns except the socket, which the shard closes itself. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.clearTimers();
+    this.heartbeat?.stop();
+    this.heartbeat = null;
+    this.limiter?.reset();
+    this.inflater?.close();
+    this.inflater = null;
+    this.abort.abort();
+  }
+}
