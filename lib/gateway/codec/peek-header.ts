@@ -28,8 +28,6 @@ const LETTER_T = 0x74;
 const MAX_INTEGER_DIGITS = 15;
 const NOT_FOUND = -1;
 
-type Source = Buffer | string;
-
 /**
  * Reads `op`, `s` and `t` of a JSON gateway payload without parsing it, so the shard can skip
  * decoding dispatches no flag asks for while still tracking the sequence (DESIGN.md: Events).
@@ -44,14 +42,17 @@ type Source = Buffer | string;
  * null, equals what JSON.parse would give; for invalid JSON it is unspecified (it never throws),
  * and the full decode reports the error.
  *
- * Cost: one pass over the bytes with no allocation but the `t` string. Discord's own order
- * (`t`, `s`, `op` first, `d` last) is the common case: `d` is skipped in a tight loop.
+ * Cost: one pass over the bytes with no allocation but the result and its `t` string. Discord's
+ * own order (`t`, `s`, `op` first, `d` last) is the common case: `d` is skipped in a tight loop.
  *
- * @param message the inflated message: UTF-8 bytes or a string.
+ * @param message the inflated message: UTF-8 bytes (the hot path), or a string (encoded first).
  */
 export function peekHeader(message: Buffer | string): PayloadHeader | null {
-  const src: Source = message;
-  const end = message.length;
+  return peekBytes(typeof message === 'string' ? Buffer.from(message, 'utf8') : message);
+}
+
+function peekBytes(src: Buffer): PayloadHeader | null {
+  const end = src.length;
   let i = skipSpace(src, 0, end);
   if (code(src, i) !== OPEN_BRACE) return null;
   i = skipSpace(src, i + 1, end);
@@ -125,7 +126,7 @@ const KEY_OP = 3;
 const KEY_ESCAPED = 4;
 
 /** Which header key the raw key bytes `[start, end)` are; escaped keys could spell any of them. */
-function headerKey(src: Source, start: number, end: number): number {
+function headerKey(src: Buffer, start: number, end: number): number {
   const length = end - start;
   if (length === 1) {
     const c = code(src, start);
@@ -140,12 +141,12 @@ function headerKey(src: Source, start: number, end: number): number {
   return KEY_OTHER;
 }
 
-/** UTF-16 code unit or byte at `i`; NaN past the end of a string, undefined past a byte array. */
-function code(src: Source, i: number): number {
-  return typeof src === 'string' ? src.charCodeAt(i) : (src[i] as number);
+/** Byte at `i`; past the end it reads as -1, which matches no token. */
+function code(src: Buffer, i: number): number {
+  return i < src.length ? src[i] : -1;
 }
 
-function skipSpace(src: Source, i: number, end: number): number {
+function skipSpace(src: Buffer, i: number, end: number): number {
   while (i < end) {
     const c = code(src, i);
     // JSON whitespace: space, \t, \n, \r
@@ -156,20 +157,28 @@ function skipSpace(src: Source, i: number, end: number): number {
 }
 
 /** Index of the closing quote of the string whose content starts at `i`, or -1. */
-function findStringEnd(src: Source, i: number, end: number): number {
+function findStringEnd(src: Buffer, i: number, end: number): number {
   while (i < end) {
-    const c = code(src, i);
+    const c = src[i];
     if (c === QUOTE) return i;
     i += c === BACKSLASH ? 2 : 1;
   }
   return -1;
 }
 
+/** Bytes that matter while skipping a container: quotes and brackets. Everything else is 0. */
+const STRUCTURAL = new Uint8Array(256);
+STRUCTURAL[QUOTE] = 1;
+STRUCTURAL[OPEN_BRACE] = 2;
+STRUCTURAL[OPEN_BRACKET] = 2;
+STRUCTURAL[CLOSE_BRACE] = 3;
+STRUCTURAL[CLOSE_BRACKET] = 3;
+
 /**
  * Index just past the JSON value starting at `i`, or -1. Assumes valid JSON: brackets are
  * only counted, not matched by kind, and literals and numbers run to the next delimiter.
  */
-function skipValue(src: Source, i: number, end: number): number {
+function skipValue(src: Buffer, i: number, end: number): number {
   const first = code(src, i);
   if (first === QUOTE) {
     const close = findStringEnd(src, i + 1, end);
@@ -179,19 +188,19 @@ function skipValue(src: Source, i: number, end: number): number {
     let depth = 1;
     i++;
     while (i < end) {
-      const c = code(src, i);
-      if (c === QUOTE) {
-        // Inlined findStringEnd: strings are most of `d`.
+      const kind = STRUCTURAL[src[i]];
+      if (kind === 1) {
+        // A string, most of `d`: run to its closing quote, stepping over escapes.
         i++;
         for (;;) {
           if (i >= end) return -1;
-          const d = code(src, i);
-          if (d === QUOTE) break;
-          i += d === BACKSLASH ? 2 : 1;
+          const c = src[i];
+          if (c === QUOTE) break;
+          i += c === BACKSLASH ? 2 : 1;
         }
-      } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
+      } else if (kind === 2) {
         depth++;
-      } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
+      } else if (kind === 3) {
         if (--depth === 0) return i + 1;
       }
       i++;
@@ -200,7 +209,7 @@ function skipValue(src: Source, i: number, end: number): number {
   }
   const start = i;
   while (i < end) {
-    const c = code(src, i);
+    const c = src[i];
     if (
       c === COMMA ||
       c === CLOSE_BRACE ||
@@ -218,7 +227,7 @@ function skipValue(src: Source, i: number, end: number): number {
 }
 
 /** End of a plain non-negative JSON integer (`0` or no leading zero, <= 15 digits) at `i`, or -1. */
-function scanInteger(src: Source, i: number, end: number): number {
+function scanInteger(src: Buffer, i: number, end: number): number {
   const start = i;
   while (i < end) {
     const c = code(src, i);
@@ -234,17 +243,17 @@ function scanInteger(src: Source, i: number, end: number): number {
   return i;
 }
 
-function toInteger(src: Source, start: number, end: number): number {
+function toInteger(src: Buffer, start: number, end: number): number {
   let value = 0;
   for (let i = start; i < end; i++) value = value * 10 + (code(src, i) - DIGIT_0);
   return value;
 }
 
 /** The string `[start, end)` when it is plain printable ASCII without escapes, else null. */
-function asciiSlice(src: Source, start: number, end: number): string | null {
+function asciiSlice(src: Buffer, start: number, end: number): string | null {
   for (let i = start; i < end; i++) {
     const c = code(src, i);
     if (c < 0x20 || c > 0x7e || c === BACKSLASH) return null;
   }
-  return typeof src === 'string' ? src.slice(start, end) : src.toString('latin1', start, end);
+  return src.toString('latin1', start, end);
 }
