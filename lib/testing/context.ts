@@ -1,0 +1,30 @@
+import type { FakeClock } from './clock.js';
+import type { FakeConnection } from './connection.js';
+import type { IdentifyLimits } from './identify-limits.js';
+import type { GatewayRecord, ViolationKind } from './recording.js';
+import type { SessionRegistry } from './sessions.js';
+import type { FakeGatewaySettings } from './settings.js';
+import type { TrafficGenerator } from './traffic.js';
+
+/** What the protocol handlers (handshake, commands, connection) share inside one gateway. */
+export interface GatewayContext {
+  readonly clock: FakeClock;
+  readonly settings: FakeGatewaySettings;
+  readonly record: GatewayRecord;
+  readonly limits: IdentifyLimits;
+  readonly sessions: SessionRegistry;
+  readonly traffic: TrafficGenerator;
+  /** `ws://host:port` of the resume listener, no path (GW-URL-4). */
+  readonly resumeUrl: string;
+  /** Clock time (ms) of the last full member-list request per guild (GW-RL-5). */
+  readonly memberRequests: Map<string, number>;
+  /** Records a violation and, when `closeCode` is given, closes the connection with it. */
+  violation(
+    kind: ViolationKind,
+    connection: FakeConnection | null,
+    closeCode: number | null,
+    detail: string,
+  ): void;
+  /** Called once a connection is closed, to detach or invalidate its session. */
+  connectionClosed(connection: FakeConnection): void;
+}
