@@ -1,4 +1,3 @@
-import * as zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { DecodeError } from '../errors/errors.js';
 import type { Inflater, InflaterLimits } from './inflater.js';
@@ -8,6 +7,10 @@ import { checkMaxInflatedBytes, inflatedTooLarge, inflaterUnusable } from './lim
  * zstd-stream through `fzstd` (pure JS, synchronous): one streaming decompressor per
  * connection; every WebSocket message is one gateway message made of whole zstd blocks of a
  * frame that never ends, so each push drains all output the message produced (GW-EN-5).
+ *
+ * fzstd serves every runtime: node:zlib's zstd (Node >= 22.15) offers a persistent context
+ * only as an async stream (a threadpool round trip per message), and its synchronous calls
+ * close the context after one use, so it cannot decode a never-ending stream synchronously.
  */
 export class FzstdInflater implements Inflater {
   readonly implementation = 'fzstd';
@@ -96,79 +99,5 @@ function checkZstdWindow(data: Buffer): void {
     throw new DecodeError(
       `zstd-stream frame asks for a ${window}-byte window; at most ${MAX_ZSTD_WINDOW_BYTES} bytes are accepted`,
     );
-  }
-}
-
-/** node:zlib's zstd decompressor (Node >= 22.15), driven synchronously. */
-interface NodeZstdDecompressor {
-  _processChunk(chunk: Buffer, flushFlag: number): Buffer;
-  close(): void;
-}
-type NodeZstd = {
-  createZstdDecompress(options?: { maxOutputLength?: number }): NodeZstdDecompressor;
-  ZstdDecompress: { prototype: Partial<NodeZstdDecompressor> };
-  constants: { ZSTD_e_continue: number };
-};
-
-/** Whether this runtime's node:zlib has zstd (Node >= 22.15 / 23.8). */
-export function hasNodeZstd(): boolean {
-  const candidate = zlib as unknown as Partial<NodeZstd>;
-  return (
-    typeof candidate.createZstdDecompress === 'function' &&
-    typeof candidate.constants?.ZSTD_e_continue === 'number' &&
-    typeof candidate.ZstdDecompress?.prototype._processChunk === 'function'
-  );
-}
-
-/**
- * zstd-stream through node:zlib's native zstd, where the runtime has it: one decompression
- * context per connection, each message decompressed synchronously (the same call node:zlib's
- * own `*Sync` functions make), never through the async stream (GW-EN-5).
- *
- * @throws Error from the constructor when the runtime has no zstd ({@link hasNodeZstd}).
- */
-export class NodeZstdInflater implements Inflater {
-  readonly implementation = 'node:zlib zstd';
-  private readonly maxInflatedBytes: number;
-  private readonly flush: number;
-  private context: NodeZstdDecompressor | null;
-  private failed = false;
-
-  constructor(limits: InflaterLimits) {
-    this.maxInflatedBytes = checkMaxInflatedBytes(limits.maxInflatedBytes);
-    if (!hasNodeZstd()) throw new Error('node:zlib has no zstd in this runtime');
-    const nodeZstd = zlib as unknown as NodeZstd;
-    this.flush = nodeZstd.constants.ZSTD_e_continue;
-    this.context = nodeZstd.createZstdDecompress({ maxOutputLength: this.maxInflatedBytes });
-  }
-
-  push(data: Buffer): Buffer | null {
-    const context = this.context;
-    if (context === null) throw inflaterUnusable(this.implementation, !this.failed);
-    let output: Buffer;
-    try {
-      output = context._processChunk(data, this.flush);
-    } catch (error) {
-      this.fail();
-      if ((error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw inflatedTooLarge(this.maxInflatedBytes);
-      }
-      throw new DecodeError(`zstd-stream data is corrupt (zstd: ${(error as Error).message})`);
-    }
-    if (output.length > this.maxInflatedBytes) {
-      this.fail();
-      throw inflatedTooLarge(this.maxInflatedBytes);
-    }
-    return output.length === 0 ? null : output;
-  }
-
-  close(): void {
-    this.context?.close();
-    this.context = null;
-  }
-
-  private fail(): void {
-    this.failed = true;
-    this.close();
   }
 }
