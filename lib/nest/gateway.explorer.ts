@@ -13,11 +13,11 @@ import {
   type ContextId,
 } from '@nestjs/core';
 import { Injector, type InstanceWrapper, type Module } from '@nestjs/core/internal';
-import { GatewayIntentBits } from 'discord-api-types/v10';
 import {
   ALL_EVENT_TYPES,
-  EventType,
+  type EventType,
   EventTypeFlags,
+  messageContentMissing,
   missingIntentsFor,
   type Cluster,
   type GatewayEvent,
@@ -56,11 +56,6 @@ interface HandlerBinding {
 type HandlerMethod = (this: object, data: unknown, event: GatewayEvent) => unknown;
 
 const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(ALL_EVENT_TYPES);
-const MESSAGE_CONTENT_EVENTS: ReadonlySet<string> = new Set([
-  EventType.MessageCreate,
-  EventType.MessageUpdate,
-]);
-
 /**
  * Finds `@OnGatewayEvent` methods on providers and controllers and binds them in
  * `onModuleInit`, before any shard connects; derives the decode filter from them and warns
@@ -300,12 +295,11 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
   /** Warns about handlers Discord will not feed (PROTOCOL.md section 17). */
   private warnAboutIntents(): void {
     const intents = this.options.config.intents;
-    const hasMessageContent = (intents & GatewayIntentBits.MessageContent) !== 0;
     for (const { name, types } of this.bindings) {
       for (const type of types) {
         const missing = missingIntentsFor(type, intents);
         if (missing.length > 0) this.logger.warn(MISSING_INTENTS(name, type, missing));
-        else if (MESSAGE_CONTENT_EVENTS.has(type) && !hasMessageContent) {
+        else if (messageContentMissing(type, intents)) {
           this.logger.warn(MISSING_MESSAGE_CONTENT(name, type));
         }
       }

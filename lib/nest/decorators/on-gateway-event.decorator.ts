@@ -1,15 +1,47 @@
-import type { EventType } from '../../gateway/index.js';
+import type { EventData, EventType } from '../../gateway/index.js';
 import { ANY_GATEWAY_EVENT, GATEWAY_EVENT_METADATA } from '../gateway.constants.js';
-import type {
-  GatewayEventHandler,
-  GatewayEventSelector,
-} from '../interfaces/gateway-event-handler.interface.js';
+import type { GatewayEventSelector } from '../interfaces/gateway-event-handler.interface.js';
 
-/** A method decorator that checks the method against the handler signature of `T`. */
-export type GatewayEventMethodDecorator<T extends EventType> = (
+/** A gateway event of type `T`, spelled out so that it is compared structurally. */
+interface EventShape<T extends EventType> {
+  readonly shardId: number;
+  readonly type: T;
+  readonly data: EventData<T>;
+  readonly sequence: number | null;
+}
+
+/** Whether parameter type `P` accepts `Expected`, or is no object (a decorated shard id, ...). */
+type Accepts<P, Expected> = [Expected] extends [P] ? true : [P] extends [object] ? false : true;
+
+/**
+ * `unknown` when method `M` can handle events of type `T`, else a required brand that makes
+ * the decorator report the mismatch at the method. The default signature is
+ * `(data, event)`; a first parameter that takes the whole event, or is no object at all, is
+ * taken for a parameter decorator's and not checked further.
+ */
+export type GatewayHandlerCheck<M, T extends EventType> = M extends (
+  ...args: infer A extends unknown[]
+) => unknown
+  ? A extends []
+    ? unknown
+    : [EventData<T>] extends [A[0]]
+      ? A extends [unknown]
+        ? unknown
+        : Accepts<A[1], EventShape<T>> extends true
+          ? unknown
+          : { 'the second parameter must accept the GatewayEvent': EventShape<T> }
+      : Accepts<A[0], EventShape<T>> extends true
+        ? unknown
+        : { 'the first parameter must accept the event data': EventData<T> }
+  : unknown;
+
+/** A method decorator that checks the method against the events `T` (see {@link GatewayHandlerCheck}). */
+export type GatewayEventMethodDecorator<T extends EventType> = <
+  M extends (...args: any[]) => unknown,
+>(
   target: object,
   propertyKey: string | symbol,
-  descriptor: TypedPropertyDescriptor<GatewayEventHandler<T>>,
+  descriptor: TypedPropertyDescriptor<M> & GatewayHandlerCheck<M, T>,
 ) => void;
 
 /**
