@@ -168,7 +168,7 @@ export class FakeGateway {
       sessionStartResetMs: options.sessionStartLimit?.resetAfterMs,
     });
     this.sessionRegistry = new SessionRegistry(this.settings.sessionTimeoutMs);
-    const gateway = this;
+    const resumeUrl = (): string => this.resumeUrl;
     this.ctx = {
       clock: this.clock,
       settings: this.settings,
@@ -178,7 +178,7 @@ export class FakeGateway {
       traffic: this.traffic,
       memberRequests: this.memberRequests,
       get resumeUrl() {
-        return gateway.resumeUrl;
+        return resumeUrl();
       },
       violation: (kind, connection, closeCode, detail) =>
         this.violation(kind, connection, closeCode, detail),
