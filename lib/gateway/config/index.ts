@@ -15,6 +15,7 @@ export type {
   IdentifyProperties,
   InvalidSessionDelay,
   Limits,
+  PresenceInput,
   ReconnectOptions,
   ShardBuckets,
   ShardConfig,

@@ -10,6 +10,7 @@ import type {
   ClusterConfig,
   ClusterOptions,
   CommonConfig,
+  PresenceInput,
   Compression,
   Encoding,
   ShardConfig,
@@ -111,7 +112,7 @@ export function normalizeClusterOptions(input: ClusterOptions): ClusterConfig {
       presence === undefined
         ? null
         : typeof presence === 'function'
-          ? (presence as (shardId: number) => GatewayPresenceUpdateData)
+          ? (presence as (shardId: number) => PresenceInput)
           : toPresence(presence),
     maxConcurrency:
       options.maxConcurrency ?? (shards.kind === 'buckets' ? shards.maxConcurrency : null),

@@ -1,8 +1,17 @@
-import type { GatewayPresenceUpdateData } from 'discord-api-types/v10';
+import type { GatewayPresenceUpdateData, PresenceUpdateStatus } from 'discord-api-types/v10';
 import type { EventTypeFlags } from '../events/event-type-flags.js';
 import type { Session } from '../session/session.js';
 import type { IntentName } from '../events/intents.js';
 import type { Token } from './token.js';
+
+/**
+ * A presence as users write it: discord-api-types' `GatewayPresenceUpdateData` with every field
+ * optional (defaults: `since: null`, `activities: []`, `status: 'online'`, `afk: false`) and
+ * the status also as a plain string literal.
+ */
+export type PresenceInput = Partial<Omit<GatewayPresenceUpdateData, 'status'>> & {
+  status?: PresenceUpdateStatus | `${PresenceUpdateStatus}`;
+};
 
 /** Transport compression (GW-URL-2, section 14). `'none'` sends no `compress` parameter. */
 export type Compression = 'zlib-stream' | 'zstd-stream' | 'none';
@@ -105,7 +114,7 @@ export interface ShardOptions extends CommonOptions {
   /** Default 1. */
   shardCount?: number;
   /** Presence sent in IDENTIFY (op 3 shape, PROTOCOL.md section 15). Default none. */
-  presence?: Partial<GatewayPresenceUpdateData>;
+  presence?: PresenceInput;
   /** A session to RESUME on the first connect instead of identifying. Default none. */
   session?: Session;
 }
@@ -134,7 +143,7 @@ export interface ClusterOptions extends CommonOptions {
   /** REST base for `GET /gateway/bot`. Default `'https://discord.com/api/v10'`. */
   apiUrl?: string;
   /** IDENTIFY presence for every shard, or per shard id. Default none. */
-  presence?: Partial<GatewayPresenceUpdateData> | ((shardId: number) => GatewayPresenceUpdateData);
+  presence?: PresenceInput | ((shardId: number) => PresenceInput);
   /** Identify concurrency; default: from `GET /gateway/bot` (or the buckets scheme). */
   maxConcurrency?: number;
   /** One IDENTIFY per bucket per window, in ms (GW-RL-2). Default 5 000. */
@@ -186,8 +195,9 @@ export interface ClusterConfig extends CommonConfig {
   readonly shards: ShardScheme;
   /** Without trailing slash. */
   readonly apiUrl: string;
+  /** A full presence, a function of the shard id (validated when a shard is configured), or none. */
   readonly presence:
-    Readonly<GatewayPresenceUpdateData> | ((shardId: number) => GatewayPresenceUpdateData) | null;
+    Readonly<GatewayPresenceUpdateData> | ((shardId: number) => PresenceInput) | null;
   /** From the option or the buckets scheme; `null` = take it from `GET /gateway/bot`. */
   readonly maxConcurrency: number | null;
   readonly identifyWindowMs: number;

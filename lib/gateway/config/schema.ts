@@ -50,6 +50,12 @@ export function toToken(value: string | Token): Token {
 const field = <T>(args: ValidationArguments, key: string): T | undefined =>
   (args.object as Record<string, unknown>)[key] as T | undefined;
 
+/** A sibling option to compare with, or `undefined` while it is invalid (reported on its own). */
+const sibling = (args: ValidationArguments, key: string, min: number): number | undefined => {
+  const value = field(args, key);
+  return isInteger(value) && value >= min ? value : undefined;
+};
+
 const insecureAllowed = (args: ValidationArguments): boolean =>
   field(args, 'allowInsecureGateway') === true;
 
@@ -116,6 +122,14 @@ export class PresenceSchema {
   afk?: boolean;
 }
 
+/** At least the sibling option `key` (its default when absent); skipped while that one is invalid. */
+function AtLeastSibling(key: string, fallback: number): PropertyDecorator {
+  return Rule('atLeastSibling', `must be >= ${key}`, (v, args) => {
+    const other = field(args, key) ?? fallback;
+    return !isInteger(other) || (v as number) >= other;
+  });
+}
+
 class IdentifyPropertiesSchema {
   @All(Optional(), NonEmptyString())
   os?: string;
@@ -145,17 +159,7 @@ class ReconnectSchema {
   @All(Optional(), Millis())
   baseDelayMs?: number;
 
-  @All(
-    Optional(),
-    Millis(),
-    Rule(
-      'atLeastBase',
-      'must be >= baseDelayMs',
-      (v, args) =>
-        !isInteger(field(args, 'baseDelayMs')) ||
-        (v as number) >= field<number>(args, 'baseDelayMs')!,
-    ),
-  )
+  @All(Optional(), Millis(), AtLeastSibling('baseDelayMs', DEFAULTS.reconnect.baseDelayMs))
   maxDelayMs?: number;
 
   @All(Optional(), IntInRange(1, 1_000))
@@ -169,13 +173,7 @@ class InvalidSessionDelaySchema {
   @All(
     Optional(),
     IntInRange(0, MAX_TIMER_MS, 'must be an integer of milliseconds >= 0'),
-    Rule(
-      'atLeastMin',
-      'must be >= min',
-      (v, args) =>
-        !isInteger(field(args, 'min')) ||
-        (v as number) >= (field<number>(args, 'min') ?? DEFAULTS.invalidSessionDelayMs.min),
-    ),
+    AtLeastSibling('min', DEFAULTS.invalidSessionDelayMs.min),
   )
   max?: number;
 }
@@ -288,7 +286,7 @@ export class ShardOptionsSchema extends CommonOptionsSchema {
     Optional(),
     Rule('shardId', 'must be an integer with 0 <= shardId < shardCount (GW-SH-1)', (v, args) => {
       const count = field(args, 'shardCount') ?? DEFAULTS.shardCount;
-      return isInteger(v) && v >= 0 && (!isInteger(count) || v < count);
+      return isInteger(v) && v >= 0 && (!isInteger(count) || count < 1 || v < count);
     }),
   )
   shardId?: number;
@@ -307,18 +305,14 @@ class ShardRangeSchema {
   @Rule(
     'from',
     'must be an integer with 0 <= from <= to',
-    (v, args) =>
-      isInteger(v) && v >= 0 && (!isInteger(field(args, 'to')) || v <= field<number>(args, 'to')!),
+    (v, args) => isInteger(v) && v >= 0 && v <= (sibling(args, 'to', 0) ?? v),
   )
   from!: number;
 
   @Rule(
     'to',
     'must be an integer with from <= to < shardCount',
-    (v, args) =>
-      isInteger(v) &&
-      v >= 0 &&
-      (!isInteger(field(args, 'shardCount')) || v < field<number>(args, 'shardCount')!),
+    (v, args) => isInteger(v) && v >= 0 && v < (sibling(args, 'shardCount', 1) ?? v + 1),
   )
   to!: number;
 
@@ -332,12 +326,12 @@ class ShardBucketsSchema {
       'buckets',
       'must be a non-empty array of unique integers in [0, maxConcurrency) (GW-SH-4)',
       (v, args) => {
-        const max = field(args, 'maxConcurrency');
+        const max = sibling(args, 'maxConcurrency', 1);
         return (
           Array.isArray(v) &&
           v.length > 0 &&
           new Set(v).size === v.length &&
-          v.every((b) => isInteger(b) && b >= 0 && (!isInteger(max) || b < max))
+          v.every((b) => isInteger(b) && b >= 0 && (max === undefined || b < max))
         );
       },
     ),
@@ -345,8 +339,8 @@ class ShardBucketsSchema {
       'bucketsSelectShards',
       'must select at least one shard (bucket k holds the shards whose id % maxConcurrency is k)',
       (v, args) => {
-        const count = field(args, 'shardCount');
-        return !isInteger(count) || (v as number[]).some((b) => b < count);
+        const count = sibling(args, 'shardCount', 1);
+        return count === undefined || (v as number[]).some((b) => b < count);
       },
     ),
   )

@@ -2,7 +2,6 @@ import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import {
   GatewayOpcodes,
-  type GatewayPresenceUpdateData,
   type GatewayRequestChannelInfo,
   type GatewayRequestChannelInfoData,
   type GatewayRequestGuildMembers,
@@ -27,6 +26,7 @@ import {
   toIssues,
 } from '../config/rules.js';
 import { PresenceSchema } from '../config/schema.js';
+import type { PresenceInput } from '../config/options.js';
 
 /*
  * Send commands (PROTOCOL.md section 15): validation and payload building. Every builder
@@ -178,7 +178,7 @@ function check<T extends object>(op: number, schema: new () => T, d: unknown): T
  *
  * @throws CommandError listing every problem.
  */
-export function buildUpdatePresence(d: Partial<GatewayPresenceUpdateData>): GatewayUpdatePresence {
+export function buildUpdatePresence(d: PresenceInput): GatewayUpdatePresence {
   return { op: GatewayOpcodes.PresenceUpdate, d: toPresence(check(3, PresenceSchema, d)) };
 }
 
