@@ -40,10 +40,19 @@ export function createCluster(
   );
 }
 
-/** Waits in real time until `condition` holds (I/O that does not need the clock). */
-export async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+/**
+ * Waits in real time until `condition` holds (I/O that does not need the clock); `refresh`
+ * runs before each check.
+ */
+export async function until(
+  condition: () => boolean,
+  timeoutMs = 5_000,
+  refresh: () => Promise<void> = async () => {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  for (;;) {
+    await refresh();
+    if (condition()) return;
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await sleep(2);
   }
