@@ -298,7 +298,13 @@ export function handleResume(ctx: GatewayContext, connection: FakeConnection, d:
   ctx.record.add('resumes', entry);
   afterHandshake(connection, () => {
     if (connection.session !== session) return;
-    const missed = session.buffer.since(seq) ?? [];
+    const missed = session.buffer.since(seq);
+    if (missed === null) {
+      // The buffer overflowed while RESUMED was held back: the gap can no longer be served.
+      entry.outcome = 'invalid-session';
+      connection.invalidateSession(false);
+      return;
+    }
     for (const dispatch of missed) connection.deliver(dispatch);
     entry.replayed = missed.length;
     connection.live = true;
