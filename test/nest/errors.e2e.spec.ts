@@ -1,0 +1,63 @@
+import { jest } from '@jest/globals';
+import { EventType, ShardState } from '../../lib/nest/index.js';
+import type { FakeGateway } from '../../lib/testing/index.js';
+import { PlainConsumer } from './app/consumers/plain.consumer.js';
+import { ThrowingConsumer } from './app/consumers/throwing.consumer.js';
+import { boot, messageData, startFake, type BootedApp } from './app/harness.js';
+
+jest.setTimeout(20_000);
+
+describe('GatewayModule: failing handlers (DESIGN.md: Events, handler errors never reach the shard)', () => {
+  let fake: FakeGateway;
+  let booted: BootedApp;
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => {
+    unhandled.push(reason);
+  };
+
+  beforeEach(async () => {
+    process.on('unhandledRejection', onUnhandled);
+    fake = await startFake();
+    booted = await boot(fake, { providers: [ThrowingConsumer, PlainConsumer] });
+    await booted.cluster.waitUntilReady();
+  });
+
+  afterEach(async () => {
+    process.off('unhandledRejection', onUnhandled);
+    await booted?.app.close();
+    await fake?.stop();
+  });
+
+  it('logs a throwing and a rejecting handler with class, method, event and shard; the rest goes on', async () => {
+    fake.dispatch(EventType.MessageCreate, messageData('boom'), {
+      shardId: 0,
+      applyIntents: false,
+    });
+    fake.dispatch(EventType.MessageCreate, messageData('again'), {
+      shardId: 0,
+      applyIntents: false,
+    });
+    await booted.calls.waitFor('ThrowingConsumer.runsAfter', 2);
+    await booted.calls.waitFor('PlainConsumer.onMessage', 2);
+    await booted.calls.waitFor('ThrowingConsumer.throws', 2);
+    await booted.calls.waitFor('ThrowingConsumer.rejects', 2);
+    // The rejection is logged a microtask or two after the call.
+    await new Promise((resolve) => setImmediate(resolve));
+
+    const thrown = booted.logs.find(
+      'error',
+      'Handler ThrowingConsumer.throws failed on MESSAGE_CREATE (shard 0)',
+    );
+    const rejected = booted.logs.find(
+      'error',
+      'Handler ThrowingConsumer.rejects failed on MESSAGE_CREATE (shard 0)',
+    );
+    expect(thrown).toHaveLength(2);
+    expect(rejected).toHaveLength(2);
+    expect(String(thrown[0].extra[0])).toContain('sync handler failure');
+    expect(String(rejected[0].extra[0])).toContain('async handler failure');
+    expect(unhandled).toEqual([]);
+    expect(booted.cluster.cluster.shard(0).state).toBe(ShardState.Active);
+    expect(booted.cluster.cluster.shard(0).info().reconnects).toBe(0);
+  });
+});
