@@ -184,6 +184,12 @@ describe('zlib-stream inflaters on generated streams (GW-EN-4)', () => {
       expect(inflateAll(create(LIMITS), split)).toEqual(messages);
     });
 
+    it('GW-EN-4: large messages under a tight cap decode the same (zlib-sync feeds them in slices)', () => {
+      const largest = Math.max(...messages.map((message) => Buffer.byteLength(message)));
+      expect(Math.max(...frames.map((frame) => frame.length))).toBeGreaterThan(4096);
+      expect(inflateAll(create({ maxInflatedBytes: largest }), frames)).toEqual(messages);
+    });
+
     it('GW-GT-9: never inflates a frame without the marker, even at the end of a message', () => {
       const inflater = create(LIMITS);
       const first = frames[0];
