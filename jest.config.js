@@ -6,6 +6,9 @@ export default {
   testMatch: ['**/*.spec.ts'],
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
+    '^nestjs-discord-gateway$': '<rootDir>/lib/nest/index.ts',
+    '^nestjs-discord-gateway/core$': '<rootDir>/lib/gateway/index.ts',
+    '^nestjs-discord-gateway/testing$': '<rootDir>/lib/testing/index.ts',
   },
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
