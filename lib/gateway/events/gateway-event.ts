@@ -4,7 +4,10 @@ import type { GatewayError } from '../errors/errors.js';
 import type { ShardState } from '../shard/shard-state.js';
 
 /** `d` of the Discord dispatch named `T`, as typed by discord-api-types. */
-export type DispatchData<T extends DispatchEventType> = Extract<GatewayDispatchPayload, { t: T }>['d'];
+export type DispatchData<T extends DispatchEventType> = Extract<
+  GatewayDispatchPayload,
+  { t: T }
+>['d'];
 
 /** SHARD_CONNECTED: the socket opened on `url` (query string included). */
 export interface ShardConnectedData {
