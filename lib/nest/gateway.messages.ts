@@ -50,8 +50,6 @@ export const REQUEST_SCOPED_HANDLER = (handler: string): string =>
 export const CONNECT_ON_BOOTSTRAP_OFF =
   'connectOnBootstrap is false: the shards start when ClusterService.up() is called';
 
-export const CLUSTER_START_FAILED = 'The cluster failed to start';
-
 export const SHUTDOWN_RESUMABLE = (signal: string | undefined): string =>
   `Shutting down${signal ? ` (${signal})` : ''}: closing resumably, sessions saved for the next start`;
 

@@ -18,7 +18,6 @@ import {
 import { GatewayExplorer } from './gateway.explorer.js';
 import { nestGatewayLogger } from './gateway.logger.js';
 import {
-  CLUSTER_START_FAILED,
   CONNECT_ON_BOOTSTRAP_OFF,
   SHUTDOWN_END,
   SHUTDOWN_FAILED,
@@ -67,7 +66,6 @@ export class GatewayModule
   implements OnApplicationBootstrap, BeforeApplicationShutdown
 {
   private readonly logger = new Logger(GATEWAY_LOGGER_CONTEXT);
-  private shuttingDown = false;
 
   constructor(
     @Inject(GATEWAY_CLUSTER) private readonly cluster: Cluster,
@@ -81,15 +79,12 @@ export class GatewayModule
       this.logger.log(CONNECT_ON_BOOTSTRAP_OFF);
       return;
     }
-    this.cluster.up().catch((error: unknown) => {
-      // Closing while shards still start makes up() fail; that is no startup failure.
-      if (this.shuttingDown) return;
-      this.logger.error(CLUSTER_START_FAILED, error instanceof Error ? error.stack : String(error));
-    });
+    // Not awaited: a large bot takes minutes to identify every shard, and the application
+    // should not wait for that. The cluster logs its own start failure.
+    this.cluster.up().catch(() => undefined);
   }
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
-    this.shuttingDown = true;
     try {
       if (this.options.shutdown === 'resumable') {
         this.logger.log(SHUTDOWN_RESUMABLE(signal));
