@@ -38,7 +38,7 @@ const COMMAND_OPS = new Set<number>([
  * - `'binary-garbage'`: random bytes in a binary frame, past any compression
  * - `'corrupt-zlib'`: random bytes ending in `00 00 ff ff`, past the compressor
  * - `'invalid-utf8'`: a JSON message with invalid UTF-8 (text frame, or inside the stream)
- * - `'huge'`: a real, sequenced GUILD_CREATE of about `bytes` (default 8 MiB)
+ * - `'huge'`: a real, sequenced GUILD_CREATE of at least about `bytes` (default 8 MiB)
  */
 export type MalformedKind =
   | 'bad-json'
@@ -389,7 +389,7 @@ export class FakeConnection implements SessionLink {
             this.ctx.traffic.guilds[0])
           : this.ctx.traffic.guilds[0];
         const d = this.ctx.traffic.guildCreate(guild, {
-          members: Math.ceil(bytes / 330),
+          members: Math.ceil(bytes / 290),
           presences: false,
         });
         return this.dispatch('GUILD_CREATE', d);
@@ -509,6 +509,7 @@ export class FakeConnection implements SessionLink {
     } else {
       this.ctx.violation('unknown-opcode', this, GatewayCloseCodes.UnknownOpcode, `op ${op}`);
     }
+    this.ctx.record.touch();
   }
 
   private onHeartbeat(): void {

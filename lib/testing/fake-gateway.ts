@@ -514,10 +514,11 @@ export class FakeGateway {
       status: null,
       delayedMs: 0,
     };
+    this.record.add('upgrades', upgrade);
     const refuse = (status: number, outcome: UpgradeRecord['outcome'], message = ''): void => {
       upgrade.outcome = outcome;
       upgrade.status = status;
-      this.record.add('upgrades', upgrade);
+      this.record.touch();
       socket.end(
         `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\n` +
           `Content-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(message)}\r\n\r\n${message}`,
@@ -540,7 +541,6 @@ export class FakeGateway {
     const accept = (): void => {
       this.pendingUpgrades.delete(socket);
       if (this.stopping !== null) return refuse(503, 'refused');
-      this.record.add('upgrades', upgrade);
       this.wss.handleUpgrade(req, socket, head, (ws) =>
         this.onConnection(ws, listener, url, compress as TransportCompression | null),
       );
@@ -548,6 +548,7 @@ export class FakeGateway {
     const delay = this.take(this.delays, listener);
     if (delay === undefined) return accept();
     upgrade.delayedMs = delay.delayMs;
+    this.record.touch();
     this.pendingUpgrades.add(socket);
     this.timers.set(accept, delay.delayMs);
   }

@@ -140,11 +140,16 @@ export interface HeartbeatRequestRecord {
   inTime: boolean | null;
 }
 
-/** One WebSocket upgrade attempt. */
+/**
+ * One WebSocket upgrade attempt, recorded when it arrives. `outcome` is `'accepted'` from the
+ * start for an upgrade that is being delayed (`delayedMs > 0`) and turns to `'refused'` if the
+ * gateway stops meanwhile.
+ */
 export interface UpgradeRecord {
   listener: ListenerKind;
   path: string;
   query: string;
+  /** Clock time (ms) it arrived. */
   at: number;
   outcome: 'accepted' | 'refused' | 'unsupported';
   /** HTTP status when refused. */

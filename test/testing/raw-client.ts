@@ -59,7 +59,9 @@ export class RawClient {
   /** Opens a connection; rejects with `Error('HTTP <status>: <body>')` when the upgrade is refused. */
   static connect(base: string, options: RawConnectOptions = {}): Promise<RawClient> {
     const query = options.query ?? 'v=10&encoding=json';
-    const ws = new WebSocket(`${base}${options.path ?? '/'}?${query}`);
+    const ws = new WebSocket(`${base}${options.path ?? '/'}?${query}`, {
+      skipUTF8Validation: true,
+    });
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new RawClient(ws, query.includes('compress=zlib-stream'))));
       ws.once('unexpected-response', (_req, res) => {
