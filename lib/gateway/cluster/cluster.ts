@@ -52,8 +52,8 @@ export interface ClusterDeps {
   /**
    * Paces IDENTIFY for every shard. Default: an {@link InMemoryIdentifyQueue} built in `up()`
    * from `maxConcurrency`, `identifyWindowMs`, `onBudgetExhausted` and the budget of
-   * GET /gateway/bot. An injected queue owns the budget: the cluster then asks GET /gateway/bot
-   * only for the `'recommended'` scheme or a missing `maxConcurrency`.
+   * GET /gateway/bot. An injected queue owns pacing and the budget: the cluster then asks
+   * GET /gateway/bot only for the `'recommended'` scheme.
    */
   readonly queue?: IdentifyQueue;
   /** Where sessions survive a restart. Default {@link MemorySessionStore}. */
@@ -393,11 +393,13 @@ export class Cluster {
     if (this.phase === 'stopped')
       return Promise.reject(new AbortedError('up() of a cluster that was shut down'));
     this.starting ??= this.start().catch(async (error: unknown) => {
-      this.ready.reject(error);
-      if (this.phase !== 'stopped') {
-        this.logger.error(`Cluster failed to start: ${describe(error)}`);
-        await this.shutdown(RESUMABLE_CLOSE_CODE);
+      if (this.phase === 'stopped') {
+        // down() came first: its closes are what made the start fail.
+        throw new AbortedError('cluster start');
       }
+      this.ready.reject(error);
+      this.logger.error(`Cluster failed to start: ${describe(error)}`);
+      await this.shutdown(RESUMABLE_CLOSE_CODE);
       throw error;
     });
     return this.starting;
@@ -438,10 +440,7 @@ export class Cluster {
   private async start(): Promise<void> {
     this.phase = 'starting';
     const scheme = this.config.shards;
-    const needsGatewayBot =
-      scheme.kind === 'recommended' ||
-      this.injectedQueue === undefined ||
-      this.config.maxConcurrency === null;
+    const needsGatewayBot = scheme.kind === 'recommended' || this.injectedQueue === undefined;
     let gatewayBot: GatewayBotInfo | null = null;
     if (needsGatewayBot) {
       gatewayBot = await fetchGatewayBot({

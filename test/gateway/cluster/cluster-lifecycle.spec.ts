@@ -189,7 +189,7 @@ describe('Cluster lifecycle', () => {
       realWaitMs: 5,
     });
     await cluster.down();
-    await expect(up).rejects.toBeDefined();
+    await expect(up).rejects.toBeInstanceOf(AbortedError);
     expect(cluster.info().every((i) => i.state === ShardState.Closed)).toBe(true);
     await expect(cluster.up()).rejects.toBeInstanceOf(AbortedError);
     const iterator = cluster.events();
