@@ -1,8 +1,10 @@
-import type { Cluster, ClusterProgress } from '../../../lib/gateway/cluster/cluster.js';
+import { inspect } from 'node:util';
+import { Cluster, type ClusterProgress } from '../../../lib/gateway/cluster/cluster.js';
 import type { ManualClock } from '../../../lib/gateway/clock/manual-clock.js';
 import { DEFAULT_USER_AGENT } from '../../../lib/gateway/rest/user-agent.js';
 import {
   AbortedError,
+  ConfigError,
   FatalCloseError,
   UnknownShardError,
 } from '../../../lib/gateway/errors/errors.js';
@@ -13,7 +15,7 @@ import type {
 } from '../../../lib/gateway/events/gateway-event.js';
 import { ShardState } from '../../../lib/gateway/shard/shard-state.js';
 import { InMemoryIdentifyQueue } from '../../../lib/gateway/queue/in-memory-queue.js';
-import type { FakeGateway } from '../../../lib/testing/index.js';
+import { FakeGateway } from '../../../lib/testing/index.js';
 import {
   allQueuedOrActive,
   createCluster,
@@ -58,6 +60,22 @@ describe('Cluster lifecycle', () => {
     expect(fake.record.identifies.map((i) => i.bucket).sort()).toEqual([0, 1, 2]);
     expect(fake.record.upgrades.every((u) => u.listener === 'base')).toBe(true);
     expect(fake.record.violations).toEqual([]);
+  });
+
+  it('the constructor validates options (ConfigError); inspect and JSON never show the token', async () => {
+    ({ fake, clock } = await startFake());
+    expect(
+      () => new Cluster({ token: '', intents: 1, shards: { from: 2, to: 1, shardCount: 2 } }),
+    ).toThrow(ConfigError);
+    cluster = createCluster(fake, clock, { shards: { from: 0, to: 0, shardCount: 1 } });
+    await driveUntilSettled(clock, cluster.up(), 500);
+    for (const text of [
+      inspect(cluster, { depth: 10 }),
+      JSON.stringify(cluster),
+      JSON.stringify(cluster.info()),
+    ]) {
+      expect(text).not.toContain(FakeGateway.defaultToken);
+    }
   });
 
   it('{ buckets } runs only the shards of those buckets (GW-SH-4)', async () => {
