@@ -349,16 +349,14 @@ export class FakeGateway {
   }
 
   /**
-   * Streams the generator's mix at `ratePerSecond` (clock time) through {@link dispatch}, so
-   * events route to their guild's shard and wait in detached sessions' buffers.
+   * Streams the generator's mix at `ratePerSecond` events/s of clock time (default
+   * `traffic.ratePerSecond`, 5) through {@link dispatch}, so events route to their guild's
+   * shard and wait in detached sessions' buffers. Stopped by `stop()` too.
    */
   startTraffic({
-    ratePerSecond,
+    ratePerSecond = this.settings.trafficRatePerSecond,
     guilds,
-  }: {
-    ratePerSecond: number;
-    guilds?: readonly WorldGuild[];
-  }): TrafficStream {
+  }: { ratePerSecond?: number; guilds?: readonly WorldGuild[] } = {}): TrafficStream {
     const stream = steadyStream(
       this.clock,
       ratePerSecond,
@@ -684,7 +682,7 @@ export class FakeGateway {
         ? 0
         : Math.min(
             this.settings.maxGapEvents,
-            Math.round((this.settings.gapRatePerSecond * downtimeMs) / 1_000),
+            Math.round((this.settings.trafficRatePerSecond * downtimeMs) / 1_000),
           );
     for (let i = 0; i < gapEvents; i++) {
       const event = this.traffic.next();

@@ -32,7 +32,7 @@ export interface ConnectionRecord {
   readonly path: string;
   /** Query string as sent, without `?` (`'v=10&encoding=json&compress=zlib-stream'`). */
   readonly query: string;
-  /** `v` as a number, or null when absent or not a number. */
+  /** `v` as a number, null when absent, NaN when not a number (then closed with 4012). */
   readonly version: number | null;
   /** `encoding`, defaulting to `'json'` when absent. */
   readonly encoding: string;

@@ -33,7 +33,7 @@ export interface FakeGatewaySettings {
   readonly memberRequestWindowMs: number;
   readonly echoPresence: boolean;
   readonly encodings: ReadonlyMap<string, PayloadEncoder>;
-  readonly gapRatePerSecond: number;
+  readonly trafficRatePerSecond: number;
   readonly maxGapEvents: number;
   readonly stateFile: string | null;
 }
@@ -84,7 +84,7 @@ export function resolveSettings(options: FakeGatewayOptions): FakeGatewaySetting
     memberRequestWindowMs: options.memberRequestWindowMs ?? 30_000,
     echoPresence: options.echoPresence ?? false,
     encodings,
-    gapRatePerSecond: options.traffic?.ratePerSecond ?? 5,
+    trafficRatePerSecond: options.traffic?.ratePerSecond ?? 5,
     maxGapEvents: options.maxGapEvents ?? 2_000,
     stateFile: options.stateFile ?? null,
   };

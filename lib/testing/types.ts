@@ -118,7 +118,7 @@ export interface FakeGatewayOptions {
     commandFraction?: number;
     /** Event type weights. */
     mix?: TrafficMix;
-    /** Rate the state-file gap is filled at, events/s (all shards together). Default 5. */
+    /** Rate of `startTraffic()` and of the state-file gap, events/s (all shards together). Default 5. */
     ratePerSecond?: number;
   };
   /** Guild ids (of the world's) that come up unavailable after READY (GW-RD-1). Default none. */
