@@ -113,14 +113,35 @@ describe('Heartbeat', () => {
   });
 
   it('GW-GT-7: a timer firing more than half an interval late (blocked loop) is no zombie', async () => {
-    const { clock, sent, heartbeat, zombies } = setup(0);
+    // A clock whose timers fire only when told, at whatever time `now` reads then.
+    let now = 0;
+    let due: (() => void) | undefined;
+    const clock = {
+      now: () => now,
+      setTimeout: (callback: () => void) => ((due = callback), {}),
+      clearTimeout: () => {},
+    };
+    const sent: number[] = [];
+    let zombies = 0;
+    const heartbeat = new Heartbeat(
+      clock,
+      1_000,
+      () => 0,
+      { sendHeartbeat: () => sent.push(now), onZombie: () => zombies++ },
+      new Latency(),
+    );
     heartbeat.start();
-    await clock.advance(0);
-    // The loop was blocked: the clock jumped past the due time before the timer could run.
-    (clock as unknown as { current: number }).current = 1_600;
-    await clock.advance(0);
-    expect(zombies()).toBe(0);
+    due!();
+    expect(sent).toEqual([0]);
+    now = 1_600; // the loop was blocked: the beat due at 1_000 runs 600 ms late
+    due!();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(zombies).toBe(0);
     expect(sent).toEqual([0, 1_600]);
+    now = 2_000; // on schedule (the grid stays at 1_000 + n * interval), no ACK, no frame: zombie
+    due!();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(zombies).toBe(1);
     heartbeat.stop();
   });
 

@@ -400,6 +400,28 @@ describe('PROTOCOL.md section 18 gotchas, one shard against FakeGateway', () => 
     expect((event.data as any).members.length).toBeGreaterThan(20_000);
   });
 
+  it('GW-GT-13: RESUME bypasses the identify queue; IDENTIFY waits in it', async () => {
+    h = await harness();
+    await h.shard.connect();
+    const session = await h.shard.close(4000);
+    const calls: number[] = [];
+    const blocked = await harness(
+      {},
+      { gatewayUrl: h.gw.url, session: session! },
+      { queue: { enqueue: (id) => (calls.push(id), new Promise<void>(() => {})) } },
+    );
+    try {
+      await blocked.shard.connect();
+      expect(calls).toEqual([]);
+      expect(h.gw.record.resumes.map((r) => r.outcome)).toEqual(['resumed']);
+      (await h.gw.waitForConnection(0)).close(4009);
+      await until(() => calls.length === 1 && blocked.shard.state === ShardState.Identifying);
+      expect(h.gw.record.identifies).toHaveLength(1);
+    } finally {
+      await blocked.close();
+    }
+  });
+
   it('GW-GT-14: 300 commands at once at a 41,250 ms interval: <= 120 payloads in any 60 s, no 4008', async () => {
     const clock = new ManualClock();
     h = await harness({ clock, heartbeatIntervalMs: 41_250 }, {}, { random: () => 0.5 });
