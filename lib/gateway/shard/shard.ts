@@ -983,7 +983,10 @@ export class Shard {
     this.logger.log(`${this.prefix} READY (session ${this.sessionId}, ${guildIds.length} guilds)`);
     this.becomeActive(conn);
     if (this.wanted.has('READY')) this.deliver(EventType.Ready, d, sequence);
+    // A listener may have closed the shard.
+    if (conn.ended) return;
     this.emit(EventType.ShardReady, { sessionId: this.sessionId, guildCount: guildIds.length });
+    if (conn.ended) return;
     this.startGuildTracking(guildIds);
     this.afterActive();
   }
@@ -1000,6 +1003,7 @@ export class Shard {
     );
     this.becomeActive(conn);
     if (this.wanted.has('RESUMED')) this.deliver(EventType.Resumed, d, sequence);
+    if (conn.ended) return;
     this.emit(EventType.ShardResumed, {
       sessionId: this.sessionId as string,
       replayed: conn.replayed,

@@ -84,6 +84,21 @@ describe('Shard lifecycle: close() at any moment', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('from inside a listener (on READY): nothing is started after it', async () => {
+    const clock = new ManualClock();
+    h = await harness({ clock, traffic: { guildCount: 2 } });
+    const shard = h.shard;
+    shard.addListener((event) => {
+      if (event.type === 'READY') void shard.close();
+    });
+    await expect(shard.connect()).rejects.toBeInstanceOf(ShardClosedError);
+    await clock.advance(10);
+    expect(shard.state).toBe(ShardState.Closed);
+    expect(count(h.events, 'SHARD_READY')).toBe(0);
+    await h.gw.stop();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('close(4000) mid-session keeps the session; connect() again resumes it', async () => {
     h = await harness();
     await h.shard.connect();
