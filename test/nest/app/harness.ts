@@ -32,6 +32,9 @@ export function gatewayOptions(
     gatewayUrl: fake.url,
     apiUrl: fake.apiUrl,
     shards: { from: 0, to: 0, shardCount: 1 },
+    // The FakeGateway shrinks its 60 s send window in proportion to the short heartbeat
+    // interval; the client's window must match, or the heartbeat reserve takes every slot.
+    limits: { commandWindowMs: Math.round((60_000 * HEARTBEAT_INTERVAL_MS) / 41_250) },
     ...overrides,
   } as GatewayModuleOptions;
 }
