@@ -145,6 +145,19 @@ const PRIVILEGED_INTENTS: readonly [string, number][] = [
  * The `eventTypes` filter applies to Discord dispatches and UNKNOWN_EVENT; lifecycle events
  * (`SHARD_*`) are always delivered.
  *
+ * Bad frames (issue 6): a frame that cannot be decoded (bad JSON or UTF-8, corrupt or
+ * over-cap compressed data, a binary frame without compression, a frame over
+ * `limits.maxFrameBytes`) is reported (SHARD_ERROR + warn) and the connection is replaced
+ * with a RESUME: the frame may have been a dispatch, which the gateway then replays, and a
+ * broken inflate context never sees another frame. A decodable payload that breaks the
+ * protocol (wrong shape, unknown op, dispatch without `t`, `s` going backwards, RESUMED
+ * without a RESUME) is reported and ignored; HELLO without a usable interval reconnects;
+ * READY without `session_id` re-identifies. A dispatch without `s` is delivered and leaves
+ * the sequence alone (RATE_LIMITED may lack it, PROTOCOL.md section 20).
+ *
+ * IDENTIFY always sends `compress: false`: payload compression is not supported (transport
+ * compression, `compression` option, is).
+ *
  * @example
  * const shard = new Shard({ token, intents: ['Guilds', 'GuildMessages'] });
  * shard.addListener((event) => console.log(event.type));
