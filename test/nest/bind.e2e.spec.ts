@@ -7,6 +7,7 @@ import { factoryConsumerProvider } from './app/consumers/factory.consumer.js';
 import { nullPrototypeProvider } from './app/consumers/null-prototype.consumer.js';
 import { PlainConsumer } from './app/consumers/plain.consumer.js';
 import { StackedConsumer } from './app/consumers/stacked.consumer.js';
+import { TransientConsumer } from './app/consumers/transient.consumer.js';
 import { boot, messageData, startFake, typingData, type BootedApp } from './app/harness.js';
 
 jest.setTimeout(20_000);
@@ -24,6 +25,7 @@ describe('GatewayModule: binding @OnGatewayEvent handlers (DESIGN.md: Nest modul
         factoryConsumerProvider,
         nullPrototypeProvider,
         StackedConsumer,
+        TransientConsumer,
       ],
       controllers: [ControllerConsumer],
     });
@@ -79,5 +81,19 @@ describe('GatewayModule: binding @OnGatewayEvent handlers (DESIGN.md: Nest modul
       EventType.MessageCreate,
     ]);
     expect(calls).toHaveLength(2);
+  });
+
+  it('binds a transient provider through an instance of its own, constructed with its dependencies', async () => {
+    fake.dispatch(EventType.MessageCreate, messageData('transient'), {
+      shardId: 0,
+      applyIntents: false,
+    });
+    fake.dispatch(EventType.MessageCreate, messageData('again'), {
+      shardId: 0,
+      applyIntents: false,
+    });
+    const calls = await booted.calls.waitFor('TransientConsumer.onMessage', 2);
+    expect(calls[0].instance).toBe(calls[1].instance);
+    expect(calls[0].args[1]).toBe(booted.calls);
   });
 });
