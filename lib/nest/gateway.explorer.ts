@@ -100,14 +100,6 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
     this.removeListener = undefined;
   }
 
-  /** The handlers bound, as `Class.method` names with their event types (`[]` = catch-all). */
-  get boundHandlers(): ReadonlyArray<{
-    readonly name: string;
-    readonly types: readonly EventType[];
-  }> {
-    return this.bindings.map(({ name, types }) => ({ name, types }));
-  }
-
   private readonly dispatch = (event: GatewayEvent): void => {
     const handlers = this.handlersByType.get(event.type);
     if (handlers !== undefined) {
@@ -154,7 +146,7 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
     const name = handlerName(instance.constructor.name, methodKey);
     if (this.metadataAccessor.usesEnhancers(instance, methodKey)) {
       const handler = this.contextCreator.create(instance, methodKey);
-      this.register(instance, methodKey, 'enhancers', (event) => {
+      this.register(instance, methodKey, name, 'enhancers', (event) => {
         handler(event.data, event).then(undefined, (error: unknown) =>
           this.fail(name, event, error),
         );
@@ -162,7 +154,7 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
       return;
     }
     const method = (instance as Record<string, HandlerMethod>)[methodKey];
-    this.register(instance, methodKey, 'direct', (event) => {
+    this.register(instance, methodKey, name, 'direct', (event) => {
       let result: unknown;
       try {
         result = method.call(instance, event.data, event);
@@ -179,7 +171,7 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
     const name = handlerName(instance.constructor.name, methodKey);
     const enhanced = this.metadataAccessor.usesEnhancers(instance, methodKey);
     this.logger.debug(REQUEST_SCOPED_HANDLER(name));
-    this.register(instance, methodKey, 'request-scoped', (event) => {
+    this.register(instance, methodKey, name, 'request-scoped', (event) => {
       this.invokeRequestScoped(wrapper, methodKey, enhanced, event).then(
         undefined,
         (error: unknown) => this.fail(name, event, error),
@@ -230,10 +222,10 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
   private register(
     instance: object,
     methodKey: string,
-    path: string,
+    name: string,
+    path: 'direct' | 'enhancers' | 'request-scoped',
     invoke: (event: GatewayEvent) => void,
   ): void {
-    const name = handlerName(instance.constructor.name, methodKey);
     const selectors = this.metadataAccessor.getEventSelectors(
       (instance as Record<string, AnyFunction>)[methodKey],
     )!;
