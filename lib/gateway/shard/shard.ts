@@ -14,6 +14,7 @@ import { createInflater, decodeJson, peekHeader } from '../codec/index.js';
 import { normalizeShardOptions, type ShardConfig, type ShardOptions } from '../config/index.js';
 import {
   AbortedError,
+  ConfigError,
   DecodeError,
   FatalCloseError,
   GatewayError,
@@ -230,10 +231,15 @@ export class Shard {
 
   /**
    * @param options see `ShardOptions` (token and intents required).
-   * @throws ConfigError listing every invalid option.
+   * @throws ConfigError listing every invalid option; also for `encoding: 'etf'` (not decoded yet).
    */
   constructor(options: ShardOptions, deps: ShardDeps = {}) {
     this.config = normalizeShardOptions(options);
+    if (this.config.encoding !== 'json') {
+      throw new ConfigError([
+        { path: 'encoding', rule: "must be 'json': the shard does not decode ETF yet" },
+      ]);
+    }
     this.id = this.config.shardId;
     this.total = this.config.shardCount;
     this.clock = deps.clock ?? systemClock;
