@@ -111,13 +111,19 @@ export type EventData<T extends EventType> = T extends DispatchEventType
  * - `type`: the dispatch name (`t`) or lifecycle name.
  * - `data`: the dispatch's `d`, decoded, or the lifecycle data.
  * - `sequence`: the dispatch's `s`; `null` for lifecycle events.
+ *
+ * Distributive over `T`: `GatewayEvent` is the union of every event shape, so checking
+ * `event.type` narrows `event.data`, and `GatewayEvent<'MESSAGE_CREATE'>` is assignable to
+ * `GatewayEvent`.
  */
-export interface GatewayEvent<T extends EventType = EventType> {
-  readonly shardId: number;
-  readonly type: T;
-  readonly data: EventData<T>;
-  readonly sequence: number | null;
-}
+export type GatewayEvent<T extends EventType = EventType> = T extends EventType
+  ? {
+      readonly shardId: number;
+      readonly type: T;
+      readonly data: EventData<T>;
+      readonly sequence: number | null;
+    }
+  : never;
 
 /** A listener of shard or cluster events. Called synchronously, in arrival order per shard. */
 export type GatewayEventListener = (event: GatewayEvent) => void;

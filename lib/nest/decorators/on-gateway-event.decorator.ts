@@ -1,14 +1,9 @@
-import type { EventData, EventType } from '../../gateway/index.js';
+import type { EventData, EventType, GatewayEvent } from '../../gateway/index.js';
 import { ANY_GATEWAY_EVENT, GATEWAY_EVENT_METADATA } from '../gateway.constants.js';
 import type { GatewayEventSelector } from '../interfaces/gateway-event-handler.interface.js';
 
-/** A gateway event of type `T`, spelled out so that it is compared structurally. */
-interface EventShape<T extends EventType> {
-  readonly shardId: number;
-  readonly type: T;
-  readonly data: EventData<T>;
-  readonly sequence: number | null;
-}
+/** A gateway event of type `T` (a union over `T`, see {@link GatewayEvent}). */
+type EventShape<T extends EventType> = GatewayEvent<T>;
 
 /** Whether parameter type `P` accepts `Expected`, or is no object (a decorated shard id, ...). */
 type Accepts<P, Expected> = [Expected] extends [P] ? true : [P] extends [object] ? false : true;
