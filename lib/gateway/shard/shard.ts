@@ -124,6 +124,8 @@ const RECONNECT_CLOSE_CODE = 4000;
 /** Real-time grace for a closing socket's close handshake before it is terminated. */
 const CLOSE_GRACE_MS = 2_000;
 const MAX_REASON_LENGTH = 120;
+/** Fewer user command slots per window than this after the heartbeat reserve earns a warning. */
+const MIN_COMMAND_SLOTS = 10;
 
 const DISPATCH_NAMES: ReadonlySet<string> = new Set(Object.values(GatewayDispatchEvents));
 const PRIVILEGED_INTENTS: readonly [string, number][] = [
@@ -202,6 +204,7 @@ export class Shard {
   private flags: EventTypeFlags;
   private wanted: ReadonlySet<string> = new Set();
   private wantUnknown = false;
+  private warnedCommandSlots = false;
   private listeners: GatewayEventListener[] = [];
   private readonly buffers = new Set<EventBuffer<GatewayEvent>>();
   private retiredDropped = 0;
@@ -890,6 +893,15 @@ export class Shard {
       windowMs: this.config.limits.commandWindowMs,
       heartbeatReserve: this.config.limits.heartbeatReserve,
     });
+    const commandSlots = this.config.limits.commandsPerWindow - conn.limiter.heartbeatReserve;
+    if (commandSlots < MIN_COMMAND_SLOTS && !this.warnedCommandSlots) {
+      this.warnedCommandSlots = true;
+      this.logger.warn(
+        `${this.prefix} a ${interval} ms heartbeat leaves only ${commandSlots} command(s) per ` +
+          `${this.config.limits.commandWindowMs} ms window; against a test gateway with a short ` +
+          `interval, shorten limits.commandWindowMs to match its send window`,
+      );
+    }
     conn.heartbeat = new Heartbeat(
       this.clock,
       interval,
