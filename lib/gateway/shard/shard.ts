@@ -124,6 +124,12 @@ const RECONNECT_CLOSE_CODE = 4000;
 /** Real-time grace for a closing socket's close handshake before it is terminated. */
 const CLOSE_GRACE_MS = 2_000;
 const MAX_REASON_LENGTH = 120;
+/**
+ * RESUMEs in a row that end before RESUMED, after which the shard identifies a new session
+ * (GW-GT-13): a dispatch the shard can never take (over a size cap, undecodable) is replayed
+ * by every RESUME, so resuming again would loop forever.
+ */
+const MAX_FAILED_RESUMES = 3;
 /** Fewer user command slots per window than this after the heartbeat reserve earns a warning. */
 const MIN_COMMAND_SLOTS = 10;
 
@@ -195,6 +201,7 @@ export class Shard {
   private reconnectTimer: TimerHandle | undefined;
   private reconnectImmediate: NodeJS.Immediate | undefined;
   private resumeUrlFailures = 0;
+  private failedResumes = 0;
   private reconnectCount = 0;
   private lastCloseInfo: ShardInfo['lastClose'] = null;
   private activeSince: number | null = null;
@@ -650,6 +657,15 @@ export class Shard {
       );
       return;
     }
+    if (conn.resuming && conn.handshakeSent && !conn.active && action === 'resume') {
+      this.failedResumes++;
+      if (this.failedResumes >= MAX_FAILED_RESUMES && this.canResume()) {
+        this.logger.warn(
+          `${this.prefix} RESUME failed ${this.failedResumes} times in a row; identifying a new session (GW-GT-13)`,
+        );
+        action = 'identify';
+      }
+    }
     if (action === 'identify') this.dropSession();
     const next = this.canResume() ? 'resume' : 'identify';
     this.setState(ShardState.Disconnected);
@@ -1046,6 +1062,7 @@ export class Shard {
     conn.active = true;
     conn.clearTimers();
     this.backoff.reset();
+    this.failedResumes = 0;
     this.activeSince = this.clock.now();
     this.setState(ShardState.Active);
   }
@@ -1284,6 +1301,7 @@ export class Shard {
     this.sequence = null;
     this.resumeUrl = null;
     this.resumeUrlFailures = 0;
+    this.failedResumes = 0;
     this.stopGuildTracking();
   }
 
