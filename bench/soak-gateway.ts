@@ -8,6 +8,7 @@ import { FakeGateway, type FakeConnection, type TrafficStream } from '../lib/tes
 import {
   OUTAGE_STATUS,
   RESUME_DEAD_STATUS,
+  type GapReport,
   type GatewaySummary,
   type SessionEnd,
   type SoakGatewayInit,
@@ -224,6 +225,20 @@ async function handle(request: SoakRequest): Promise<unknown> {
       return gw!.sessions().map((s) => ({ id: s.id, shardId: s.shardId, seq: s.seq }));
     case 'summary':
       return summary();
+    case 'gap': {
+      const session = gw!.sessions().find((s) => s.id === request.sessionId);
+      const entries = (session?.buffer.tail(init.replayBufferSize) ?? []).filter(
+        (e) => e.s > request.after && e.s < request.got,
+      );
+      const sessionEvents = entries.filter((e) => e.t === 'READY' || e.t === 'RESUMED').length;
+      return {
+        known: entries.length === request.got - request.after - 1,
+        replayable: entries
+          .filter((e) => e.t !== 'READY' && e.t !== 'RESUMED')
+          .map((e) => `${e.t} s=${e.s}`),
+        sessionEvents,
+      } satisfies GapReport;
+    }
     case 'stop': {
       traffic?.stop();
       clearInterval(poll);

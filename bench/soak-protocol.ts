@@ -91,6 +91,13 @@ export type SoakRequest =
   | { readonly cmd: 'refusedSince'; readonly startedAt: number; readonly status: number }
   | { readonly cmd: 'sequences' }
   | { readonly cmd: 'summary' }
+  /** What the gateway had between `after` and `got` (exclusive) in a live session. */
+  | {
+      readonly cmd: 'gap';
+      readonly sessionId: string;
+      readonly after: number;
+      readonly got: number;
+    }
   | { readonly cmd: 'stop' };
 
 export interface SoakResponse {
@@ -103,3 +110,14 @@ export interface SoakResponse {
 /** HTTP status of refused upgrades, one per fault so their counts stay apart. */
 export const OUTAGE_STATUS = 503;
 export const RESUME_DEAD_STATUS = 502;
+
+/**
+ * The dispatches a client skipped over: `replayable` ones are lost; `sessionEvents` are the
+ * READY/RESUMED of an aborted handshake, which no RESUME replays (GW-RS-3). `known: false`
+ * when the gateway no longer holds them all.
+ */
+export interface GapReport {
+  readonly known: boolean;
+  readonly replayable: string[];
+  readonly sessionEvents: number;
+}

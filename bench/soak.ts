@@ -20,6 +20,7 @@ import type { GatewayLogger } from '../lib/gateway/logger.js';
 import { ShardState } from '../lib/gateway/shard/shard-state.js';
 import {
   OUTAGE_STATUS,
+  type GapReport,
   type GatewaySummary,
   type SessionEnd,
   type ShardFault,
@@ -214,11 +215,11 @@ class LeakScanner {
 // ---- the soak -----------------------------------------------------------------------------
 
 interface Tally {
+  id: string;
   shardId: number;
   last: number;
   received: number;
   duplicates: number;
-  gaps: number;
 }
 
 interface Row {
@@ -229,6 +230,8 @@ interface Row {
 }
 
 async function main(): Promise<number> {
+  // A run that ends by running out of work (a lost promise) must not pass.
+  process.exitCode = 3;
   const baselineResources = process.getActiveResourcesInfo();
   const { durationMs, seed, verbose } = parseArgs(process.argv.slice(2));
   const random = prng(seed);
@@ -326,6 +329,16 @@ async function main(): Promise<number> {
   const connecting = new Map<number, number[]>();
   const handshakeHooks = new Map<number, (state: ShardState) => void>();
   let dispatches = 0;
+  /** Where a session's sequence jumped, and what the gateway had in between. */
+  const gapChecks: Promise<{
+    sessionId: string;
+    shardId: number;
+    after: number;
+    got: number;
+    type: string;
+    context: string[];
+    report: GapReport;
+  }>[] = [];
   let unsequenced = 0;
   let fatal = 0;
   let outOfSession = 0;
@@ -336,7 +349,13 @@ async function main(): Promise<number> {
       if (type === 'READY') {
         const id = (event.data as { session_id: string }).session_id;
         current.set(event.shardId, id);
-        tallies.set(id, { shardId: event.shardId, last: 0, received: 0, duplicates: 0, gaps: 0 });
+        tallies.set(id, {
+          id,
+          shardId: event.shardId,
+          last: 0,
+          received: 0,
+          duplicates: 0,
+        });
       }
       const tally = tallies.get(current.get(event.shardId) ?? '');
       if (tally === undefined) outOfSession++;
@@ -345,7 +364,17 @@ async function main(): Promise<number> {
         const s = event.sequence;
         if (s <= tally.last) tally.duplicates++;
         else {
-          if (s > tally.last + 1) tally.gaps += s - tally.last - 1;
+          if (s > tally.last + 1) {
+            const gap = { sessionId: tally.id, shardId: event.shardId, after: tally.last, got: s };
+            const context = recentLogs
+              .filter((l) => l.includes(`Shard ${event.shardId}/`))
+              .slice(-15);
+            gapChecks.push(
+              gateway
+                .call<GapReport>({ cmd: 'gap', ...gap })
+                .then((report) => ({ ...gap, type, context, report })),
+            );
+          }
           tally.last = s;
         }
       }
@@ -571,6 +600,23 @@ async function main(): Promise<number> {
   }
   const summary = await gateway.call<GatewaySummary>({ cmd: 'summary' });
 
+  const gapLines: string[] = [];
+  let gapLost = 0;
+  let skippedSessionEvents = 0;
+  let unverifiedGaps = 0;
+  for (const gap of await Promise.all(gapChecks)) {
+    const { known, replayable, sessionEvents } = gap.report;
+    const missing = known ? replayable.length : gap.got - gap.after - 1;
+    if (!known) unverifiedGaps++;
+    skippedSessionEvents += known ? sessionEvents : 0;
+    gapLost += missing;
+    if (missing > 0 && gapLines.length < 100)
+      gapLines.push(
+        `gap: shard ${gap.shardId} session ${gap.sessionId}: ${gap.type} s=${gap.got} after s=${gap.after}; missing ${known ? JSON.stringify(replayable) : `${missing} (the gateway no longer holds them)`}`,
+        ...gap.context.map((line) => `    ${line}`),
+      );
+  }
+
   // Everything the library made, rendered every way, before shutdown.
   scanner.value('cluster', cluster, true);
   scanner.value('cluster.info()', cluster.info());
@@ -603,10 +649,8 @@ async function main(): Promise<number> {
   let abandoned = 0;
   let unexplained = 0;
   let clientAhead = 0;
-  for (const tally of tallies.values()) {
-    duplicated += tally.duplicates;
-    lost += tally.gaps;
-  }
+  for (const tally of tallies.values()) duplicated += tally.duplicates;
+  lost += gapLost;
   const endOf = (id: string): SessionEnd | 'user-close-1000' | null =>
     userEnded.has(id) ? 'user-close-1000' : (serverSessions.get(id)?.end ?? null);
   for (const session of summary.sessions) {
@@ -694,6 +738,18 @@ async function main(): Promise<number> {
       value: `${invalidatedGap} in ${invalidatedSessions} sessions`,
       limit: 'reported',
       ok: null,
+    },
+    {
+      check: 'READY/RESUMED of aborted handshakes skipped (never replayed)',
+      value: String(skippedSessionEvents),
+      limit: 'reported',
+      ok: null,
+    },
+    {
+      check: 'sequence gaps the gateway could not account for',
+      value: String(unverifiedGaps),
+      limit: '0',
+      ok: unverifiedGaps === 0,
     },
     {
       check: 'sessions whose READY never reached the client',
@@ -831,6 +887,7 @@ async function main(): Promise<number> {
   console.log(
     `\nseed ${seed}, ${((Date.now() - startedAt) / 1_000).toFixed(0)} s: ${failed.length === 0 ? 'PASS' : `FAIL (${failed.map((r) => r.check).join('; ')})`}`,
   );
+  for (const line of gapLines) console.log(line);
   if (failed.length > 0) {
     console.log('\nlast log lines:');
     for (const line of recentLogs.slice(-60)) console.log(`  ${line}`);
