@@ -169,7 +169,10 @@ export interface HttpRequestRecord {
   at: number;
 }
 
-/** Bounds on what the record keeps, so long runs stay in bounded memory. */
+/**
+ * Bounds on what the record keeps, so long runs stay in bounded memory. A full list drops its
+ * oldest tenth at once, so it holds between 90% and 100% of its bound.
+ */
 export interface RecordingLimits {
   /** Received and sent payloads kept per connection (each list). Default 10_000. */
   maxPayloadsPerConnection?: number;
@@ -281,14 +284,19 @@ export class GatewayRecord {
   /** @internal appends to a capped per-connection payload list */
   addPayload<P>(list: P[], entry: P): void {
     if (this.maxPayloadsPerConnection <= 0) return;
-    if (list.length >= this.maxPayloadsPerConnection) list.shift();
+    trim(list, this.maxPayloadsPerConnection);
     list.push(entry);
     this.touch();
   }
 
   private push<E>(list: E[], entry: E, max: number): void {
-    if (list.length >= max) list.shift();
+    trim(list, max);
     list.push(entry);
     this.touch();
   }
+}
+
+/** Makes room for one more entry, dropping the oldest tenth at once (amortized O(1) per entry). */
+function trim(list: unknown[], max: number): void {
+  if (list.length >= max) list.splice(0, Math.max(1, Math.ceil(max / 10)));
 }
