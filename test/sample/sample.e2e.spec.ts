@@ -1,0 +1,89 @@
+import 'reflect-metadata';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClusterService, EventType, ShardState, type GatewayEvent } from 'nestjs-discord-gateway';
+import { startBot, type RunningBot } from '../../sample/bot.js';
+
+/** Polls `condition` in real time (the sample runs on the system clock). */
+async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`${what} did not happen in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function watch(bot: RunningBot): GatewayEvent[] {
+  const events: GatewayEvent[] = [];
+  bot.app.get(ClusterService).cluster.addListener((event) => events.push(event));
+  return events;
+}
+
+describe('the sample bot on its embedded FakeGateway (issue 4)', () => {
+  let stateDir: string;
+  let bot: RunningBot | null = null;
+
+  beforeEach(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'sample-'));
+  });
+
+  afterEach(async () => {
+    await bot?.stop();
+    bot = null;
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('runs 4 shards, answers !ping through REST, and resumes every shard after a restart', async () => {
+    bot = await startBot({ stateDir, logLevels: ['error'], statsEveryMs: 60_000 });
+    const firstRun = watch(bot);
+    const cluster = bot.app.get(ClusterService);
+    const gateway = bot.embedded!;
+
+    await until(() => cluster.info().length === 4, 'four shards created');
+    await until(
+      () => cluster.info().every((shard) => shard.state === ShardState.Active),
+      'every shard Active',
+    );
+    await until(
+      () => new Set(firstRun.filter((e) => e.sequence !== null).map((e) => e.shardId)).size === 4,
+      'dispatches from all 4 shards',
+    );
+    expect(gateway.record.identifies).toHaveLength(4);
+
+    // A `!ping` from the traffic mix is answered with POST /channels/:id/messages.
+    await until(
+      () =>
+        gateway.record.http.some(
+          (r) => r.method === 'POST' && /\/channels\/\d+\/messages$/.test(r.path),
+        ),
+      'a !ping reply',
+    );
+    const reply = gateway.record.http.find((r) => /\/channels\/\d+\/messages$/.test(r.path))!;
+    expect(reply.authorized).toBe(true);
+    expect((reply.body as { content: string }).content).toMatch(
+      /^Pong! Gateway latency on shard \d/,
+    );
+
+    await bot.stop();
+    bot = null;
+    const stored = JSON.parse(await readFile(join(stateDir, 'bot-sessions.json'), 'utf8'));
+    expect(Object.keys(stored.sessions)).toHaveLength(4);
+
+    // Second run: same state folder. No IDENTIFY; every shard RESUMEs and gets the gap.
+    bot = await startBot({ stateDir, logLevels: ['error'], statsEveryMs: 60_000 });
+    const secondRun = watch(bot);
+    const restarted = bot.embedded!;
+    const resumed = () => secondRun.filter((e) => e.type === EventType.ShardResumed);
+    await until(() => resumed().length === 4, 'four SHARD_RESUMED');
+    expect(restarted.record.identifies).toHaveLength(0);
+    expect(restarted.record.resumes).toHaveLength(4);
+    const replayed = resumed().reduce(
+      (sum, e) => sum + (e.data as { replayed: number }).replayed,
+      0,
+    );
+    expect(replayed).toBeGreaterThan(0);
+    expect(secondRun.some((e) => e.type === EventType.Ready)).toBe(false);
+  }, 60_000);
+});
