@@ -1,0 +1,144 @@
+/**
+ * (d) The bare limit: a minimal `ws` client that inflates (zlib-sync, synchronously) and
+ * JSON.parses each message and does nothing else; (e) the same inflating through node:zlib's
+ * async stream. Only what the handshake needs: HELLO, IDENTIFY, heartbeats.
+ */
+import { createRequire } from 'node:module';
+import zlib from 'node:zlib';
+import WebSocket from 'ws';
+import type { BenchClient, Probe } from '../client-process.js';
+import { BENCH_INTENTS, END_MARKER, type ClientConfig } from '../common.js';
+
+interface ZlibSync {
+  Inflate: new (options?: { chunkSize?: number }) => {
+    push(data: Buffer, flush: number): void;
+    err: number;
+    result: Buffer | null;
+  };
+  Z_SYNC_FLUSH: number;
+}
+
+interface Payload {
+  op: number;
+  t: string | null;
+  s: number | null;
+  d: { heartbeat_interval?: number; content?: string } | null;
+}
+
+export function createClient(config: ClientConfig, probe: Probe): BenchClient {
+  const receiveOnly = config.kind === 'bare-recv';
+  let received = 0;
+  let socket: WebSocket | null = null;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let sequence: number | null = null;
+  let readyResolve: () => void = () => {};
+
+  /** The ceiling (f): counts the stream's messages without decoding them. */
+  const onStreamMessage = (): boolean => {
+    if (!receiveOnly || !probe.running) return false;
+    probe.onEvent();
+    if (++received === probe.expect) probe.onEnd();
+    return true;
+  };
+
+  const onPayload = (payload: Payload): void => {
+    if (payload.op === 0) {
+      sequence = payload.s;
+      probe.onEvent();
+      if (payload.t === 'MESSAGE_CREATE' && payload.d?.content === END_MARKER) probe.onEnd();
+      else if (payload.t === 'READY') readyResolve();
+      return;
+    }
+    if (payload.op === 10) {
+      heartbeat = setInterval(
+        () => socket?.send(JSON.stringify({ op: 1, d: sequence })),
+        payload.d!.heartbeat_interval,
+      );
+      socket!.send(
+        JSON.stringify({
+          op: 2,
+          d: {
+            token: config.token,
+            intents: BENCH_INTENTS,
+            properties: { os: 'linux', browser: 'bench', device: 'bench' },
+            shard: [0, 1],
+          },
+        }),
+      );
+    }
+  };
+
+  let onBinary: (data: Buffer) => void = () => {};
+  if (config.compression === 'zlib-stream' && config.kind !== 'bare-async') {
+    const zlibSync = createRequire(import.meta.url)('zlib-sync') as ZlibSync;
+    const inflate = new zlibSync.Inflate({ chunkSize: 64 * 1024 });
+    const pending: Buffer[] = [];
+    probe.path = 'zlib-sync';
+    onBinary = (data) => {
+      const n = data.length;
+      if (
+        n < 4 ||
+        data[n - 4] !== 0 ||
+        data[n - 3] !== 0 ||
+        data[n - 2] !== 0xff ||
+        data[n - 1] !== 0xff
+      ) {
+        pending.push(data);
+        return;
+      }
+      if (pending.length > 0) {
+        pending.push(data);
+        data = Buffer.concat(pending);
+        pending.length = 0;
+      }
+      inflate.push(data, zlibSync.Z_SYNC_FLUSH);
+      if (inflate.err < 0) throw new Error('inflate failed');
+      if (onStreamMessage()) return;
+      onPayload(JSON.parse(inflate.result!.toString('utf8')) as Payload);
+    };
+  } else if (config.compression === 'zlib-stream') {
+    const inflate = zlib.createInflate({ chunkSize: 64 * 1024 });
+    let chunks: Buffer[] = [];
+    inflate.on('data', (chunk: Buffer) => chunks.push(chunk));
+    probe.path = 'node:zlib async stream';
+    onBinary = (data) => {
+      inflate.write(data);
+      const n = data.length;
+      if (
+        n < 4 ||
+        data[n - 4] !== 0 ||
+        data[n - 3] !== 0 ||
+        data[n - 2] !== 0xff ||
+        data[n - 1] !== 0xff
+      )
+        return;
+      inflate.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+        const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
+        chunks = [];
+        onPayload(JSON.parse(text) as Payload);
+      });
+    };
+  } else {
+    probe.path = 'none';
+  }
+
+  return {
+    start: () =>
+      new Promise<void>((resolve, reject) => {
+        readyResolve = resolve;
+        const compress = config.compression === 'none' ? '' : `&compress=${config.compression}`;
+        socket = new WebSocket(`${config.url}/?v=10&encoding=json${compress}`, {
+          perMessageDeflate: false,
+        });
+        socket.on('message', (data: Buffer, isBinary: boolean) => {
+          if (isBinary) onBinary(data);
+          else if (!onStreamMessage()) onPayload(JSON.parse(data.toString('utf8')) as Payload);
+        });
+        socket.on('error', reject);
+      }),
+    stop: async () => {
+      clearInterval(heartbeat);
+      socket?.close(1000);
+    },
+  };
+}

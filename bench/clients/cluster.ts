@@ -1,0 +1,67 @@
+/** (a) This library's Cluster with a plain listener (or, filtered, a MESSAGE_CREATE subscription). */
+import {
+  Cluster,
+  EventType,
+  EventTypeFlags,
+  type GatewayEvent,
+  type GatewayLogger,
+} from '../../lib/gateway/index.js';
+import type { BenchClient, Probe } from '../client-process.js';
+import { BENCH_INTENTS, END_MARKER, type ClientConfig } from '../common.js';
+
+/** Keeps the debug lines that say which inflate/decode path a shard took. */
+export function pathLogger(probe: Probe): GatewayLogger {
+  const note = (message: string): void => {
+    const match = /(inflating with .*|decoding with .*)$/.exec(message);
+    if (match && !probe.path.includes(match[1]))
+      probe.path = probe.path ? `${probe.path}; ${match[1]}` : match[1];
+  };
+  return {
+    debug: note,
+    log: () => {},
+    warn: (message: string) => console.warn(message),
+    error: (message: string, error?: unknown) => console.error(message, error),
+  };
+}
+
+export function clusterOptions(config: ClientConfig) {
+  return {
+    token: config.token,
+    intents: BENCH_INTENTS,
+    gatewayUrl: config.url,
+    apiUrl: config.apiUrl,
+    allowInsecureGateway: true,
+    compression: config.compression,
+    encoding: config.encoding,
+    shards: { from: 0, to: config.shards - 1, shardCount: config.shards },
+    maxConcurrency: config.maxConcurrency,
+    identifyWindowMs: config.identifyWindowMs,
+  } as const;
+}
+
+export function createClient(config: ClientConfig, probe: Probe): BenchClient {
+  const filtered = config.filtered;
+  const cluster = new Cluster(
+    {
+      ...clusterOptions(config),
+      eventTypes: filtered ? EventTypeFlags.of(EventType.MessageCreate) : EventTypeFlags.ALL,
+    },
+    { logger: pathLogger(probe) },
+  );
+  const listener = (event: GatewayEvent): void => {
+    probe.onEvent();
+    if (
+      event.type === EventType.MessageCreate &&
+      (event.data as { content?: string }).content === END_MARKER
+    )
+      probe.onEnd();
+  };
+  cluster.addListener(listener);
+  return {
+    start: async () => {
+      await cluster.up();
+      await cluster.waitUntilReady();
+    },
+    stop: () => cluster.down(),
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * Shared definitions of the benchmark: the traffic mix, the messages exchanged between the
+ * orchestrator (run.ts), the gateway process and the client processes.
+ */
+import type { TrafficMix } from '../lib/testing/index.js';
+
+/**
+ * The streamed mix (weights). MESSAGE_CREATE is about 10% of it, as on a busy bot whose
+ * gateway traffic is mostly presences and typing; the filtered run handles only it.
+ */
+export const BENCH_MIX: TrafficMix = {
+  PRESENCE_UPDATE: 45,
+  TYPING_START: 18,
+  MESSAGE_REACTION_ADD: 14,
+  MESSAGE_CREATE: 10,
+  INTERACTION_CREATE: 8,
+  GUILD_MEMBER_ADD: 5,
+};
+
+/** Every type the stream carries (the Nest client binds one handler per type). */
+export const STREAM_TYPES = [
+  'PRESENCE_UPDATE',
+  'TYPING_START',
+  'MESSAGE_REACTION_ADD',
+  'MESSAGE_CREATE',
+  'INTERACTION_CREATE',
+  'GUILD_MEMBER_ADD',
+  'GUILD_CREATE',
+] as const;
+
+/** One large GUILD_CREATE (this many members) every {@link GUILD_CREATE_EVERY} events. */
+export const GUILD_CREATE_MEMBERS = 1_000;
+export const GUILD_CREATE_EVERY = 2_000;
+
+/** Content of the MESSAGE_CREATE that ends a stream (every client watches for it). */
+export const END_MARKER = '!bench-end';
+
+/** Guilds, Guild Members, Guild Presences, Guild Messages, Reactions, Typing, Message Content. */
+export const BENCH_INTENTS = 1 | 2 | 256 | 512 | 1024 | 2048 | 32768;
+
+export type Compression = 'none' | 'zlib-stream';
+export type Encoding = 'json' | 'etf';
+
+export type ClientKind =
+  | 'cluster'
+  | 'nest'
+  | 'djs-none'
+  | 'djs-native'
+  | 'djs-sync'
+  | 'bare-sync'
+  | 'bare-async'
+  | 'bare-recv';
+
+/** What a client process is asked to do. */
+export interface ClientConfig {
+  readonly kind: ClientKind;
+  readonly url: string;
+  readonly apiUrl: string;
+  readonly token: string;
+  readonly compression: Compression;
+  readonly encoding: Encoding;
+  /** Handlers (listeners) for MESSAGE_CREATE only. */
+  readonly filtered: boolean;
+  /** Shards to run (idle memory runs); 1 for throughput. */
+  readonly shards: number;
+  readonly maxConcurrency: number;
+  readonly identifyWindowMs: number;
+  /** Pretend the optional native addons (zlib-sync, erlpack, bufferutil) are not installed. */
+  readonly noNative: boolean;
+  readonly mode: 'throughput' | 'idle' | 'startup';
+}
+
+/** Client process -> orchestrator. */
+export type ClientReport =
+  | { type: 'ready'; readyMs: number }
+  | { type: 'idle'; heapUsed: number; rss: number; baseHeap: number; baseRss: number }
+  | ThroughputResult;
+
+export interface ThroughputResult {
+  type: 'result';
+  /** Events the client saw (delivered to its listener), end marker included. */
+  delivered: number;
+  cpuMs: number;
+  /** Of which in the kernel (socket reads, TCP). */
+  sysMs: number;
+  wallMs: number;
+  peakRss: number;
+  peakHeap: number;
+  /** Bytes read from the client's TCP sockets during the stream. */
+  wireBytes: number;
+  /** Which inflate/decode path the client said it used (debug logs), when it says. */
+  path: string;
+}
+
+/** Orchestrator -> gateway process. */
+export type GatewayCommand =
+  | {
+      type: 'start';
+      shards: number;
+      maxConcurrency: number;
+      identifyWindowMs: number;
+      heartbeatIntervalMs: number;
+      events: number;
+    }
+  | { type: 'prepare' }
+  | { type: 'pump'; count: number }
+  | { type: 'stop' };
+
+/** Gateway process -> orchestrator. */
+export type GatewayReply =
+  | { type: 'started'; url: string; apiUrl: string; token: string; generated: GeneratedStats }
+  | {
+      type: 'pumped';
+      sent: number;
+      compression: string | null;
+      encoding: string;
+      wireBytes: number;
+    }
+  | { type: 'prepared' }
+  | { type: 'error'; message: string };
+
+export interface GeneratedStats {
+  events: number;
+  jsonBytes: number;
+  byType: Record<string, number>;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}

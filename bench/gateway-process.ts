@@ -1,0 +1,201 @@
+/**
+ * The gateway side of the benchmark, in its own process: a FakeGateway whose sessions get a
+ * pre-generated stream (the same events, so the same bytes, for every client of a run) as
+ * fast as each client drains it.
+ */
+import type { Socket } from 'node:net';
+import zlib from 'node:zlib';
+import { FakeGateway, TrafficGenerator, type FakeConnection } from '../lib/testing/index.js';
+import { etfEncoder } from '../lib/testing/etf-encoding.js';
+import {
+  BENCH_MIX,
+  END_MARKER,
+  GUILD_CREATE_EVERY,
+  GUILD_CREATE_MEMBERS,
+  type GatewayCommand,
+  type GatewayReply,
+  type GeneratedStats,
+} from './common.js';
+
+interface StreamEvent {
+  readonly t: string;
+  readonly d: unknown;
+}
+
+/** Pause while more than this many bytes wait to go out on a connection. */
+const HIGH_WATER_MARK = 256 * 1024;
+const BATCH = 32;
+
+let gateway: FakeGateway | null = null;
+let stream: StreamEvent[] = [];
+let marker: StreamEvent | null = null;
+
+function reply(message: GatewayReply): void {
+  process.send?.(message);
+}
+
+function generate(traffic: TrafficGenerator, count: number): GeneratedStats {
+  const byType: Record<string, number> = {};
+  let jsonBytes = 0;
+  stream = [];
+  for (let i = 0; i < count; i++) {
+    const event =
+      i % GUILD_CREATE_EVERY === GUILD_CREATE_EVERY - 1
+        ? {
+            t: 'GUILD_CREATE',
+            d: traffic.guildCreate(traffic.guilds[i % traffic.guilds.length], {
+              members: GUILD_CREATE_MEMBERS,
+            }),
+          }
+        : traffic.next();
+    stream.push(event);
+    byType[event.t] = (byType[event.t] ?? 0) + 1;
+    jsonBytes += Buffer.byteLength(JSON.stringify({ t: event.t, s: i + 2, op: 0, d: event.d }));
+  }
+  marker = { t: 'MESSAGE_CREATE', d: traffic.messageCreate(traffic.guilds[0], END_MARKER) };
+  return { events: count, jsonBytes, byType };
+}
+
+/** The stream's first sequence number: above anything the handshake used. */
+const FIRST_SEQUENCE = 1_000;
+
+/** Prepared frames per `encoding/compression`: built once, the same bytes for every client. */
+const prepared = new Map<string, (string | Buffer)[]>();
+
+/**
+ * The stream (and its end marker) as ready-to-send frames, so that the gateway outruns every
+ * client. For zlib-stream each message is compressed by one fresh raw-deflate context with a
+ * sync flush per message: appended to a connection's zlib stream right after a flush, it is a
+ * valid continuation (its back-references never reach before its own start).
+ */
+async function frames(encoding: string, compression: string | null): Promise<(string | Buffer)[]> {
+  const key = `${encoding}/${compression ?? 'none'}`;
+  const cached = prepared.get(key);
+  if (cached !== undefined) return cached;
+  const all = [...stream, marker!];
+  const encoded = all.map((event, i) => {
+    const payload = { t: event.t, s: FIRST_SEQUENCE + i, op: 0, d: event.d };
+    return encoding === 'etf' ? etfEncoder.encode(payload) : JSON.stringify(payload);
+  });
+  let result: (string | Buffer)[] = encoded;
+  if (compression === 'zlib-stream') {
+    const deflate = zlib.createDeflateRaw();
+    let chunks: Buffer[] = [];
+    deflate.on('data', (chunk: Buffer) => chunks.push(chunk));
+    result = [];
+    for (const message of encoded) {
+      deflate.write(typeof message === 'string' ? Buffer.from(message) : message);
+      await new Promise<void>((resolve) =>
+        deflate.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve()),
+      );
+      result.push(Buffer.concat(chunks));
+      chunks = [];
+    }
+    deflate.close();
+  } else if (compression !== null) {
+    throw new Error(`pump: compress=${compression} is not supported by the benchmark`);
+  }
+  prepared.set(key, result);
+  return result;
+}
+
+async function pump(connection: FakeConnection, count: number): Promise<number> {
+  const list = await frames(connection.record.encoding, connection.record.compression);
+  const binary = connection.record.compression !== null || connection.record.encoding === 'etf';
+  const options = { compress: false, binary };
+  const events = list.length - 1;
+  if (count > events) throw new Error(`pump: ${count} events asked, ${events} prepared`);
+  // One write per batch instead of one per frame (as a busy gateway's TCP stream arrives):
+  // FakeConnection keeps its ws private, so reach the socket under it here, in the bench only.
+  const socket = (connection as unknown as { ws: { _socket: Socket } }).ws._socket;
+  let sent = 0;
+  while (sent < count && connection.isOpen) {
+    if (connection.bufferedAmount > HIGH_WATER_MARK) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      continue;
+    }
+    socket.cork();
+    for (let i = 0; i < BATCH && sent < count; i++, sent++) connection.sendRaw(list[sent], options);
+    socket.uncork();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  connection.sendRaw(list[events], options);
+  return sent;
+}
+
+async function onCommand(command: GatewayCommand): Promise<void> {
+  switch (command.type) {
+    case 'start': {
+      const guildCount = Math.max(2, command.shards * 2);
+      gateway = await FakeGateway.start({
+        shards: command.shards,
+        maxConcurrency: command.maxConcurrency,
+        identifyWindowMs: command.identifyWindowMs,
+        heartbeatIntervalMs: command.heartbeatIntervalMs,
+        heartbeatGraceMs: 60_000,
+        sessionStartLimit: { total: 1_000_000 },
+        maxGuildsPerShard: 1_000_000,
+        replayBufferSize: 100,
+        recording: { maxPayloadsPerConnection: 8, maxConnections: 2_000, maxEntries: 2_000 },
+        encodings: { etf: etfEncoder },
+        traffic: { guildCount, mix: BENCH_MIX, membersPerGuild: 25 },
+      });
+      const traffic = new TrafficGenerator({
+        seed: 7,
+        guildCount: 8,
+        mix: BENCH_MIX,
+        membersPerGuild: 200,
+      });
+      const generated = generate(traffic, command.events);
+      reply({
+        type: 'started',
+        url: gateway.url,
+        apiUrl: gateway.apiUrl,
+        token: FakeGateway.defaultToken,
+        generated,
+      });
+      return;
+    }
+    case 'prepare': {
+      const connection = only();
+      await frames(connection.record.encoding, connection.record.compression);
+      reply({ type: 'prepared' });
+      return;
+    }
+    case 'pump': {
+      const connection = only();
+      const sent = await pump(connection, command.count);
+      reply({
+        type: 'pumped',
+        sent,
+        compression: connection.record.compression,
+        encoding: connection.record.encoding,
+        wireBytes: 0,
+      });
+      return;
+    }
+    case 'stop':
+      await gateway?.stop();
+      process.exit(0);
+  }
+}
+
+/** The one client connection of a throughput run. */
+function only(): FakeConnection {
+  const connections = gateway!.connections.filter((c) => c.isOpen && c.session !== null);
+  if (connections.length !== 1)
+    throw new Error(`pump: ${connections.length} open sessions, want 1`);
+  return connections[0];
+}
+
+process.on('message', (command: GatewayCommand) => {
+  onCommand(command).catch((error: unknown) => {
+    reply({
+      type: 'error',
+      message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
+  });
+});
+
+// The orchestrator is gone: never outlive it.
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,545 @@
+/**
+ * `npm run bench [-- --quick] [-- --only id,id] [-- --runs N] [-- --events N] [-- --profile id]`
+ *
+ * Starts a FakeGateway in its own process and, one at a time, each client in its own process
+ * (child_process.fork); every figure is the median over the runs, runs interleaved across
+ * clients so drift on a shared machine spreads evenly. Ratios are computed from the medians of
+ * this run. Prints a Markdown report (paste it into BENCHMARKS.md).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import {
+  median,
+  type ClientConfig,
+  type ClientKind,
+  type ClientReport,
+  type Compression,
+  type Encoding,
+  type GatewayCommand,
+  type GatewayReply,
+  type GeneratedStats,
+  type ThroughputResult,
+} from './common.js';
+
+interface Scenario {
+  readonly id: string;
+  readonly label: string;
+  readonly kind: ClientKind;
+  readonly compression: Compression;
+  readonly encoding?: Encoding;
+  readonly filtered?: boolean;
+  readonly noNative?: boolean;
+}
+
+const SCENARIOS: readonly Scenario[] = [
+  { id: 'd-none', label: '(d) bare: ws + JSON.parse', kind: 'bare-sync', compression: 'none' },
+  {
+    id: 'f-none',
+    label: '(f) ceiling: ws receive only, no decode',
+    kind: 'bare-recv',
+    compression: 'none',
+  },
+  { id: 'a-none', label: '(a) Cluster, listener', kind: 'cluster', compression: 'none' },
+  { id: 'b-none', label: '(b) Nest, handler per type', kind: 'nest', compression: 'none' },
+  { id: 'c-none', label: '(c) @discordjs/ws', kind: 'djs-none', compression: 'none' },
+  {
+    id: 'a-none-etf',
+    label: '(a) Cluster, ETF (erlpack)',
+    kind: 'cluster',
+    compression: 'none',
+    encoding: 'etf',
+  },
+  {
+    id: 'a-none-filtered',
+    label: '(a) Cluster, MESSAGE_CREATE only',
+    kind: 'cluster',
+    compression: 'none',
+    filtered: true,
+  },
+  {
+    id: 'b-none-filtered',
+    label: '(b) Nest, MESSAGE_CREATE only',
+    kind: 'nest',
+    compression: 'none',
+    filtered: true,
+  },
+  {
+    id: 'd-zlib',
+    label: '(d) bare: ws + zlib-sync + JSON.parse',
+    kind: 'bare-sync',
+    compression: 'zlib-stream',
+  },
+  {
+    id: 'e-zlib',
+    label: '(e) bare: ws + node:zlib async stream',
+    kind: 'bare-async',
+    compression: 'zlib-stream',
+  },
+  {
+    id: 'f-zlib',
+    label: '(f) ceiling: ws + zlib-sync inflate, no decode',
+    kind: 'bare-recv',
+    compression: 'zlib-stream',
+  },
+  {
+    id: 'a-zlib',
+    label: '(a) Cluster, listener (zlib-sync)',
+    kind: 'cluster',
+    compression: 'zlib-stream',
+  },
+  { id: 'b-zlib', label: '(b) Nest, handler per type', kind: 'nest', compression: 'zlib-stream' },
+  {
+    id: 'c-zlib-sync',
+    label: '(c) @discordjs/ws ZlibSync',
+    kind: 'djs-sync',
+    compression: 'zlib-stream',
+  },
+  {
+    id: 'c-zlib-native',
+    label: '(c) @discordjs/ws ZlibNative',
+    kind: 'djs-native',
+    compression: 'zlib-stream',
+  },
+  {
+    id: 'a-zlib-nonative',
+    label: '(a) Cluster, no native addons',
+    kind: 'cluster',
+    compression: 'zlib-stream',
+    noNative: true,
+  },
+  {
+    id: 'a-zlib-filtered',
+    label: '(a) Cluster, MESSAGE_CREATE only',
+    kind: 'cluster',
+    compression: 'zlib-stream',
+    filtered: true,
+  },
+  {
+    id: 'a-zlib-etf',
+    label: '(a) Cluster, ETF (erlpack)',
+    kind: 'cluster',
+    compression: 'zlib-stream',
+    encoding: 'etf',
+  },
+];
+
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(`--${name}`);
+  return i < 0 ? undefined : args[i + 1];
+};
+const quick = args.includes('--quick');
+const runs = Number(flag('runs') ?? (quick ? 1 : 3));
+const events = Number(flag('events') ?? (quick ? 20_000 : 60_000));
+const only = flag('only')?.split(',');
+const profile = flag('profile');
+const skipIdle = args.includes('--no-idle') || (only !== undefined && !only.includes('idle'));
+const skipStartup =
+  args.includes('--no-startup') || (only !== undefined && !only.includes('startup'));
+const idleCounts = quick ? [100] : [100, 1_000];
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+// ---- processes -----------------------------------------------------------------------------
+
+class GatewayProcess {
+  private readonly child: ChildProcess;
+  private waiting: ((reply: GatewayReply) => void) | null = null;
+
+  constructor() {
+    this.child = fork(`${here}gateway-process.js`, [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.child.on('message', (reply: GatewayReply) => {
+      const waiting = this.waiting;
+      this.waiting = null;
+      waiting?.(reply);
+    });
+  }
+
+  request(command: GatewayCommand): Promise<GatewayReply> {
+    return new Promise((resolve, reject) => {
+      this.waiting = (reply) =>
+        reply.type === 'error' ? reject(new Error(reply.message)) : resolve(reply);
+      this.child.send(command);
+    });
+  }
+
+  async stop(): Promise<void> {
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.send({ type: 'stop' } satisfies GatewayCommand);
+    await exited;
+  }
+}
+
+class ClientProcess {
+  private readonly child: ChildProcess;
+  private readonly reports: ClientReport[] = [];
+  private waiter: (() => void) | null = null;
+  private exitCode: number | null = null;
+
+  constructor(config: ClientConfig, execArgv: string[] = []) {
+    this.child = fork(`${here}client-process.js`, [JSON.stringify(config)], {
+      execArgv: ['--expose-gc', ...execArgv],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.child.on('message', (report: ClientReport) => {
+      this.reports.push(report);
+      this.waiter?.();
+    });
+    this.child.on('exit', (code) => {
+      this.exitCode = code ?? 1;
+      this.waiter?.();
+    });
+  }
+
+  async next<T extends ClientReport['type']>(
+    type: T,
+    timeoutMs = 120_000,
+  ): Promise<Extract<ClientReport, { type: T }>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.reports.findIndex((r) => r.type === type);
+      if (index >= 0) return this.reports.splice(index, 1)[0] as Extract<ClientReport, { type: T }>;
+      if (this.exitCode !== null)
+        throw new Error(`client exited (${this.exitCode}) before '${type}'`);
+      if (Date.now() > deadline) throw new Error(`client: no '${type}' within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1_000);
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  send(message: { type: string; expect?: number }): void {
+    this.child.send(message);
+  }
+
+  async exit(): Promise<void> {
+    if (this.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.send({ type: 'exit' });
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+function clientConfig(
+  base: Partial<ClientConfig> & Pick<ClientConfig, 'kind' | 'url' | 'apiUrl' | 'token'>,
+): ClientConfig {
+  return {
+    compression: 'none',
+    encoding: 'json',
+    filtered: false,
+    shards: 1,
+    maxConcurrency: 1,
+    identifyWindowMs: 5_000,
+    noNative: false,
+    mode: 'throughput',
+    ...base,
+  };
+}
+
+// ---- throughput ----------------------------------------------------------------------------
+
+interface Measured extends ThroughputResult {
+  sent: number;
+  compression: string | null;
+}
+
+async function throughputRun(
+  gateway: GatewayProcess,
+  started: Extract<GatewayReply, { type: 'started' }>,
+  scenario: Scenario,
+): Promise<Measured> {
+  const config = clientConfig({
+    kind: scenario.kind,
+    url: started.url,
+    apiUrl: started.apiUrl,
+    token: started.token,
+    compression: scenario.compression,
+    encoding: scenario.encoding ?? 'json',
+    filtered: scenario.filtered ?? false,
+    noNative: scenario.noNative ?? false,
+  });
+  const execArgv = profile === scenario.id ? ['--cpu-prof', '--cpu-prof-dir=bench-profiles'] : [];
+  if (process.env.BENCH_CLIENT_FLAGS) execArgv.push(...process.env.BENCH_CLIENT_FLAGS.split(' '));
+  const client = new ClientProcess(config, execArgv);
+  try {
+    await client.next('ready');
+    await gateway.request({ type: 'prepare' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    client.send({ type: 'go', expect: events + 1 });
+    const pumped = await gateway.request({ type: 'pump', count: events });
+    if (pumped.type !== 'pumped') throw new Error('gateway: unexpected reply');
+    const result = await client.next('result');
+    return { ...result, sent: pumped.sent, compression: pumped.compression };
+  } finally {
+    await client.exit();
+  }
+}
+
+// ---- report --------------------------------------------------------------------------------
+
+interface Row {
+  scenario: Scenario;
+  usPerEvent: number;
+  eventsPerSecond: number;
+  peakRss: number;
+  peakHeap: number;
+  wirePerEvent: number;
+  compression: string | null;
+  path: string;
+  delivered: number;
+  samples: number[];
+}
+
+const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
+
+function summarize(scenario: Scenario, results: Measured[]): Row {
+  const perEvent = results.map((r) => (r.cpuMs * 1000) / r.sent);
+  return {
+    scenario,
+    usPerEvent: median(perEvent),
+    eventsPerSecond: median(results.map((r) => r.sent / (r.wallMs / 1000))),
+    peakRss: median(results.map((r) => r.peakRss)),
+    peakHeap: median(results.map((r) => r.peakHeap)),
+    wirePerEvent: median(results.map((r) => r.wireBytes / r.sent)),
+    compression: results[0].compression,
+    path: results[0].path,
+    delivered: results[0].delivered,
+    samples: perEvent,
+  };
+}
+
+async function main(): Promise<void> {
+  const scenarios = SCENARIOS.filter((s) => only === undefined || only.includes(s.id));
+  const lines: string[] = [];
+  log(
+    `bench: ${scenarios.length} clients x ${runs} runs x ${events} events; node ${process.version}, ${cpus().length} cores`,
+  );
+  const rows = new Map<string, Row>();
+  let generated: GeneratedStats | null = null;
+  if (scenarios.length > 0) {
+    const gateway = new GatewayProcess();
+    const started = await gateway.request({
+      type: 'start',
+      shards: 1,
+      // Clients connect one after another: no IDENTIFY may wait for a window.
+      maxConcurrency: 16,
+      identifyWindowMs: 1,
+      // Long: no heartbeat ACK (compressed by the gateway's own context) lands inside a stream.
+      heartbeatIntervalMs: 3_600_000,
+      events,
+    });
+    if (started.type !== 'started') throw new Error('gateway did not start');
+    generated = started.generated;
+    const results = new Map<string, Measured[]>();
+    for (let run = 0; run < runs; run++) {
+      for (const scenario of scenarios) {
+        const result = await throughputRun(gateway, started, scenario);
+        log(
+          `  run ${run + 1} ${scenario.id.padEnd(16)} ${((result.cpuMs * 1000) / result.sent).toFixed(2)} us/event (sys ${((result.sysMs * 1000) / result.sent).toFixed(2)})  ${Math.round(result.sent / (result.wallMs / 1000))} ev/s  ${(result.wireBytes / result.sent).toFixed(0)} B/ev  [${result.path}]`,
+        );
+        results.set(scenario.id, [...(results.get(scenario.id) ?? []), result]);
+      }
+    }
+    await gateway.stop();
+    for (const scenario of scenarios)
+      rows.set(scenario.id, summarize(scenario, results.get(scenario.id)!));
+  }
+
+  lines.push(
+    `Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}); ${runs} run(s) per client, ${events} events per run; median figures.`,
+  );
+  if (generated !== null) {
+    const mix = Object.entries(generated.byType)
+      .sort((a, b) => b[1] - a[1])
+      .map(([t, n]) => `${t} ${((100 * n) / generated!.events).toFixed(1)}%`)
+      .join(', ');
+    lines.push(
+      '',
+      `Stream: ${generated.events} events, ${(generated.jsonBytes / generated.events).toFixed(0)} bytes/event as JSON on average; ${mix}.`,
+    );
+  }
+  const jsonPerEvent = generated ? generated.jsonBytes / generated.events : 0;
+
+  for (const [title, compression] of [
+    ['Uncompressed', 'none'],
+    ['zlib-stream', 'zlib-stream'],
+  ] as const) {
+    const group = [...rows.values()].filter((r) => r.scenario.compression === compression);
+    if (group.length === 0) continue;
+    const bare = rows.get(compression === 'none' ? 'd-none' : 'd-zlib');
+    const djs = rows.get(compression === 'none' ? 'c-none' : 'c-zlib-sync');
+    lines.push('', `### ${title}`, '');
+    lines.push(
+      '| client | CPU us/event | CPU ms / 1,000 events | events/s | x bare (d) | x @discordjs/ws (c) | peak RSS MiB | peak heap MiB | wire B/event | path |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    );
+    for (const row of group) {
+      const ratio = (other: Row | undefined): string =>
+        other ? `${(other.usPerEvent / row.usPerEvent).toFixed(2)}x` : '-';
+      const wireNote =
+        compression === 'zlib-stream' && row.wirePerEvent > 0.6 * jsonPerEvent
+          ? ' **(compression NOT in effect)**'
+          : '';
+      lines.push(
+        `| ${row.scenario.label} | ${row.usPerEvent.toFixed(2)} | ${row.usPerEvent.toFixed(2)} | ${Math.round(row.eventsPerSecond).toLocaleString('en-US')} | ${ratio(bare)} | ${ratio(djs)} | ${mib(row.peakRss)} | ${mib(row.peakHeap)} | ${row.wirePerEvent.toFixed(0)}${wireNote} | ${row.path} |`,
+      );
+    }
+    lines.push(
+      '',
+      `Per-run CPU us/event: ${group.map((r) => `${r.scenario.id} [${r.samples.map((s) => s.toFixed(2)).join(', ')}]`).join('; ')}.`,
+    );
+  }
+
+  if (rows.size > 0) lines.push('', '### Targets', '', ...targets(rows));
+
+  if (!skipIdle) {
+    lines.push('', '### Idle memory per shard (heartbeating, no traffic; after GC)', '');
+    lines.push(
+      '| client | shards | heap / shard KiB | RSS / shard KiB | x @discordjs/ws (heap) |',
+      '| --- | ---: | ---: | ---: | ---: |',
+    );
+    for (const count of idleCounts) {
+      const ours = await idleRun('cluster', count);
+      const djs = await idleRun('djs-none', count);
+      lines.push(
+        `| (a) Cluster | ${count} | ${(ours.heap / 1024).toFixed(1)} | ${(ours.rss / 1024).toFixed(1)} | ${(ours.heap / djs.heap).toFixed(2)}x |`,
+      );
+      lines.push(
+        `| (c) @discordjs/ws | ${count} | ${(djs.heap / 1024).toFixed(1)} | ${(djs.rss / 1024).toFixed(1)} | 1.00x |`,
+      );
+    }
+  }
+
+  if (!skipStartup) {
+    const windowMs = 1_000;
+    const samples: number[] = [];
+    for (let run = 0; run < Math.max(1, runs); run++) samples.push(await startupRun(windowMs));
+    const floor = 3 * windowMs;
+    const ms = median(samples);
+    lines.push(
+      '',
+      '### Startup: 16 shards, max_concurrency 4',
+      '',
+      `Identify window ${windowMs} ms: 4 buckets x 4 shards need 3 full windows after the first IDENTIFY, a floor of ${floor} ms. Measured (up() to CLUSTER_READY, median of ${samples.length}): **${Math.round(ms)} ms**, ${Math.round(ms - floor)} ms above the floor (runs: ${samples.map((s) => Math.round(s)).join(', ')} ms).`,
+    );
+  }
+
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function targets(rows: Map<string, Row>): string[] {
+  const us = (id: string): number | null => rows.get(id)?.usPerEvent ?? null;
+  const check = (label: string, num: string, den: string, min: number): string => {
+    const a = us(den);
+    const b = us(num);
+    if (a === null || b === null) return `- ${label}: not measured`;
+    const ratio = a / b;
+    return `- ${label}: **${ratio.toFixed(2)}x** (target >= ${min}x) ${ratio >= min ? 'holds' : 'MISSED'}`;
+  };
+  return [
+    check('Uncompressed vs bare (d)', 'a-none', 'd-none', 0.9),
+    check('Uncompressed vs @discordjs/ws', 'a-none', 'c-none', 1.5),
+    check('zlib-sync vs bare zlib-sync (d)', 'a-zlib', 'd-zlib', 0.85),
+    check('zlib-sync vs @discordjs/ws ZlibSync', 'a-zlib', 'c-zlib-sync', 1.3),
+    check('no native addons vs @discordjs/ws ZlibNative', 'a-zlib-nonative', 'c-zlib-native', 2.5),
+    check('filtered vs full-decode bare, uncompressed', 'a-none-filtered', 'd-none', 3),
+    check('filtered vs full-decode bare, zlib-stream', 'a-zlib-filtered', 'd-zlib', 2),
+    check('Nest vs Cluster listener, uncompressed', 'b-none', 'a-none', 0.9),
+    check('Nest vs Cluster listener, zlib-stream', 'b-zlib', 'a-zlib', 0.9),
+  ];
+}
+
+async function idleRun(kind: ClientKind, shards: number): Promise<{ heap: number; rss: number }> {
+  const gateway = new GatewayProcess();
+  try {
+    const started = await gateway.request({
+      type: 'start',
+      shards,
+      maxConcurrency: shards,
+      identifyWindowMs: 100,
+      heartbeatIntervalMs: 1_000,
+      events: 1,
+    });
+    if (started.type !== 'started') throw new Error('gateway did not start');
+    const client = new ClientProcess(
+      clientConfig({
+        kind,
+        url: started.url,
+        apiUrl: started.apiUrl,
+        token: started.token,
+        shards,
+        maxConcurrency: shards,
+        identifyWindowMs: 100,
+        mode: 'idle',
+      }),
+    );
+    try {
+      const report = await client.next('idle', 300_000);
+      log(
+        `  idle ${kind} x ${shards}: heap ${mib(report.heapUsed - report.baseHeap)} MiB, rss ${mib(report.rss - report.baseRss)} MiB`,
+      );
+      return {
+        heap: (report.heapUsed - report.baseHeap) / shards,
+        rss: (report.rss - report.baseRss) / shards,
+      };
+    } finally {
+      await client.exit();
+    }
+  } finally {
+    await gateway.stop();
+  }
+}
+
+async function startupRun(windowMs: number): Promise<number> {
+  const gateway = new GatewayProcess();
+  try {
+    const started = await gateway.request({
+      type: 'start',
+      shards: 16,
+      maxConcurrency: 4,
+      identifyWindowMs: windowMs,
+      heartbeatIntervalMs: 41_250,
+      events: 1,
+    });
+    if (started.type !== 'started') throw new Error('gateway did not start');
+    const client = new ClientProcess(
+      clientConfig({
+        kind: 'cluster',
+        url: started.url,
+        apiUrl: started.apiUrl,
+        token: started.token,
+        shards: 16,
+        maxConcurrency: 4,
+        identifyWindowMs: windowMs,
+        mode: 'startup',
+      }),
+    );
+    try {
+      const report = await client.next('ready');
+      log(`  startup 16 shards: ${Math.round(report.readyMs)} ms`);
+      return report.readyMs;
+    } finally {
+      await client.exit();
+    }
+  } finally {
+    await gateway.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
