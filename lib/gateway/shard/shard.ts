@@ -11,6 +11,7 @@ import {
 } from 'discord-api-types/v10';
 import { systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
 import { createInflater, decodeJson, peekHeader } from '../codec/index.js';
+import { dispatchTypeHint } from '../codec/dispatch-hint.js';
 import { normalizeShardOptions, type ShardConfig, type ShardOptions } from '../config/index.js';
 import {
   AbortedError,
@@ -517,6 +518,8 @@ export class Shard {
       socket = new WebSocket(url, {
         maxPayload: this.config.limits.maxFrameBytes,
         perMessageDeflate: false,
+        // decodeJson checks UTF-8 strictly on what is decoded; a dispatch the filter skips is never read as text.
+        skipUTF8Validation: true,
       });
     } catch (error) {
       this.logger.warn(`${this.prefix} cannot open a WebSocket to ${url}: ${describe(error)}`);
@@ -735,7 +738,7 @@ export class Shard {
     if (conn !== this.conn || conn.ended) return;
     this.counters.framesReceived++;
     if (conn.heartbeat !== null) conn.heartbeat.frameSinceBeat = true;
-    let message: Buffer | string = data;
+    let message: Buffer = data;
     if (isBinary) {
       if (conn.inflater === null) {
         this.badFrameReconnect(
@@ -756,7 +759,9 @@ export class Shard {
     }
     this.counters.payloadsReceived++;
 
-    const header = peekHeader(message);
+    // A dispatch whose leading `t` is wanted is decoded anyway: no need to walk its `d` first.
+    const hint = dispatchTypeHint(message);
+    const header = hint !== null && this.mustDecode(hint) ? null : peekHeader(message);
     if (
       header !== null &&
       header.op === GatewayOpcodes.Dispatch &&
