@@ -214,8 +214,10 @@ export class FakeGateway {
    */
   static async start(options: FakeGatewayOptions = {}): Promise<FakeGateway> {
     const gateway = new FakeGateway(options);
-    await gateway.listen();
-    if (gateway.settings.stateFile !== null) await gateway.restore(gateway.settings.stateFile);
+    const state =
+      gateway.settings.stateFile === null ? null : await loadState(gateway.settings.stateFile);
+    await gateway.listen(state?.ports);
+    if (state !== null) gateway.restore(state);
     return gateway;
   }
 
@@ -486,10 +488,14 @@ export class FakeGateway {
     if (this.settings.stateFile !== null) await saveState(this.settings.stateFile, this.snapshot());
   }
 
-  private async listen(): Promise<void> {
+  /**
+   * Binds both listeners. Ports left at 0 reuse `saved` (the ports of the run that wrote the
+   * state file) when they are free, so the resume URLs a restarted bot stored still answer.
+   */
+  private async listen(saved?: { base: number; resume: number }): Promise<void> {
     const { host, port, resumePort } = this.settings;
-    this.basePort = await listenOn(this.baseServer, host, port);
-    this.resumePort = await listenOn(this.resumeServer, host, resumePort);
+    this.basePort = await listenPreferring(this.baseServer, host, port, saved?.base);
+    this.resumePort = await listenPreferring(this.resumeServer, host, resumePort, saved?.resume);
   }
 
   private hostForUrl(): string {
@@ -637,6 +643,7 @@ export class FakeGateway {
     return {
       version: 1,
       savedAt: Date.now(),
+      ports: { base: this.basePort, resume: this.resumePort },
       sessions: this.sessions().map((s) => ({
         id: s.id,
         shardId: s.shardId,
@@ -656,9 +663,7 @@ export class FakeGateway {
    * their buffers at the configured rate, at most `maxGapEvents`, as Discord keeps a
    * session's events while its bot restarts.
    */
-  private async restore(path: string): Promise<void> {
-    const state = await loadState(path);
-    if (state === null) return;
+  private restore(state: GatewayState): void {
     const now = this.clock.now();
     for (const saved of state.sessions) {
       const session = new FakeSession(
@@ -691,6 +696,23 @@ export class FakeGateway {
     }
     this.restored = { sessions: state.sessions.length, downtimeMs, gapEvents };
   }
+}
+
+/** Listens on `port`, or on `preferred` when `port` is 0 and `preferred` is free, else ephemeral. */
+async function listenPreferring(
+  server: Server,
+  host: string,
+  port: number,
+  preferred: number | undefined,
+): Promise<number> {
+  if (port === 0 && preferred !== undefined && preferred > 0) {
+    try {
+      return await listenOn(server, host, preferred);
+    } catch {
+      // Taken by another process since the state was saved: an ephemeral port will do.
+    }
+  }
+  return listenOn(server, host, port);
 }
 
 function listenOn(server: Server, host: string, port: number): Promise<number> {

@@ -18,6 +18,8 @@ export interface GatewayState {
   version: 1;
   /** Wall-clock ms (Date.now()) at save; the downtime gap is measured from it. */
   savedAt: number;
+  /** Ports of the run that saved the state; a restart reuses them when free. */
+  ports?: { base: number; resume: number };
   sessions: SavedSession[];
   sessionStartLimit: { remaining: number; resetAfterMs: number };
   traffic: { random: number; timeMs: number; increment: number; joined: number };

@@ -79,6 +79,8 @@ describe('the sample bot on its embedded FakeGateway (issue 4)', () => {
     await until(() => resumed().length === 4, 'four SHARD_RESUMED');
     expect(restarted.record.identifies).toHaveLength(0);
     expect(restarted.record.resumes).toHaveLength(4);
+    // The restarted gateway took its old ports back, so the stored resume URLs answered.
+    expect(restarted.record.resumes.every((r) => r.listener === 'resume')).toBe(true);
     const replayed = resumed().reduce(
       (sum, e) => sum + (e.data as { replayed: number }).replayed,
       0,
