@@ -44,8 +44,13 @@ export class Connection {
     readonly viaResumeUrl: boolean,
   ) {}
 
-  /** A timer owned by this connection: cleared by {@link clearTimer} or when it ends. */
-  setTimer(callback: () => void, delayMs: number): TimerHandle {
+  /**
+   * A timer owned by this connection: cleared by {@link clearTimer} or when it ends. Once the
+   * connection has ended nothing is scheduled (`undefined`): a listener may close the shard
+   * while the handshake is still being sent, and the guard armed after it must not outlive it.
+   */
+  setTimer(callback: () => void, delayMs: number): TimerHandle | undefined {
+    if (this.ended) return undefined;
     const handle = this.clock.setTimeout(() => {
       this.timers.delete(handle);
       if (!this.ended) callback();

@@ -1,0 +1,56 @@
+import { jest } from '@jest/globals';
+import { systemClock, type Clock, type TimerHandle } from '../../lib/gateway/clock/clock.js';
+import { ShardState } from '../../lib/gateway/shard/shard-state.js';
+import { count, harness, until, type Harness } from '../gateway/shard/helpers.js';
+
+jest.setTimeout(20_000);
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+/** Real time, counting the timers still pending. */
+function trackingClock(): Clock & { pending: Set<TimerHandle> } {
+  const pending = new Set<TimerHandle>();
+  return {
+    pending,
+    now: () => systemClock.now(),
+    setTimeout(callback, delayMs) {
+      const handle = systemClock.setTimeout(() => {
+        pending.delete(handle);
+        callback();
+      }, delayMs);
+      pending.add(handle);
+      return handle;
+    },
+    clearTimeout(handle) {
+      if (handle !== undefined) pending.delete(handle);
+      systemClock.clearTimeout(handle);
+    },
+  };
+}
+
+describe('close() from inside a listener, mid-handshake (the soak user-close fault)', () => {
+  it.each([4000, 1000])(
+    'GW-GT-8: close(%i) on entering Resuming leaves no timer of the shard behind',
+    async (code) => {
+      const clock = trackingClock();
+      h = await harness({}, {}, { clock });
+      await h.shard.connect();
+      let closing: Promise<unknown> | null = null;
+      h.shard.addListener((event) => {
+        const state = (event.data as { state?: string } | null)?.state;
+        if (event.type === 'SHARD_STATE_CHANGED' && state === ShardState.Resuming)
+          closing ??= h!.shard.close(code);
+      });
+      (await h.gw.waitForConnection(0)).reconnect();
+      await until(() => closing !== null);
+      await closing;
+      expect(h.shard.state).toBe(ShardState.Closed);
+      expect(count(h.events, 'SHARD_RESUMED')).toBe(0);
+      expect(clock.pending.size).toBe(0);
+    },
+  );
+});
