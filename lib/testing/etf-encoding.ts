@@ -6,7 +6,7 @@ import type { PayloadEncoder } from './encoding.js';
  * the client, whose ETF path uses erlpack).
  *
  * Server payloads are encoded as Discord does: maps with binary keys, strings as binaries,
- * `null`/booleans as the atoms `nil`/`true`/`false`, and every snowflake-looking string
+ * `null`/booleans as the (latin1) atoms `nil`/`true`/`false`, and every snowflake-looking string
  * (15-20 digits, below 2^64) as a 64-bit integer (SMALL_BIG_EXT), so a client must normalize
  * them (GW-GT-16). Map keys stay binaries even when they look like snowflakes (the
  * inconsistency discord-api-docs#3657 reports for `resolved`).
@@ -164,8 +164,9 @@ class Writer {
     this.length += this.buffer.write(text, this.length, 'utf8');
   }
 
+  /** SMALL_ATOM_EXT (latin1), which every ETF reader knows (erlpack has no SMALL_ATOM_UTF8_EXT). */
   private atom(name: string): void {
-    this.u8(SMALL_ATOM_UTF8_EXT);
+    this.u8(SMALL_ATOM_EXT);
     this.u8(name.length);
     this.reserve(name.length);
     this.length += this.buffer.write(name, this.length, 'latin1');

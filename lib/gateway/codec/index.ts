@@ -6,3 +6,5 @@ export { FzstdInflater } from './zstd-inflater.js';
 export { peekHeader, type PayloadHeader } from './peek-header.js';
 export type { PayloadEncoding } from './payload-encoding.js';
 export { decodeJson, jsonEncoding } from './json-encoding.js';
+export { createEtfEncoding, loadErlpack } from './etf-encoding.js';
+export { dispatchTypeHint } from './dispatch-hint.js';

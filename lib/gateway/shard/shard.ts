@@ -10,8 +10,14 @@ import {
   type GatewayRequestSoundboardSoundsData,
 } from 'discord-api-types/v10';
 import { systemClock, type Clock, type TimerHandle } from '../clock/clock.js';
-import { createInflater, decodeJson, peekHeader } from '../codec/index.js';
-import { dispatchTypeHint } from '../codec/dispatch-hint.js';
+import {
+  createEtfEncoding,
+  createInflater,
+  decodeJson,
+  dispatchTypeHint,
+  peekHeader,
+  type PayloadEncoding,
+} from '../codec/index.js';
 import { normalizeShardOptions, type ShardConfig, type ShardOptions } from '../config/index.js';
 import {
   AbortedError,
@@ -47,6 +53,7 @@ import { Connection } from './connection.js';
 import { EventBuffer } from './event-buffer.js';
 import { Heartbeat } from './heartbeat.js';
 import { Latency, type LatencySnapshot } from './latency.js';
+import { hasBufferutil } from './native-addons.js';
 import { CommandRateLimiter, PresenceLimiter } from './rate-limiter.js';
 import { PayloadRecorder } from './recorder.js';
 import { ShardState } from './shard-state.js';
@@ -190,6 +197,8 @@ export class Shard {
   private readonly latencyStats = new Latency();
   private readonly presenceLimiter: PresenceLimiter;
   private readonly prefix: string;
+  /** The ETF encoding (GW-EN-2) when `encoding: 'etf'`; `null` is the JSON path. */
+  private readonly etf: PayloadEncoding | null;
 
   private currentState = ShardState.Disconnected;
   private sessionId: string | null = null;
@@ -242,13 +251,18 @@ export class Shard {
 
   /**
    * @param options see `ShardOptions` (token and intents required).
-   * @throws ConfigError listing every invalid option; also for `encoding: 'etf'` (not decoded yet).
+   * @throws ConfigError listing every invalid option; also for `encoding: 'etf'` when the
+   *   optional `erlpack` addon is not installed.
    */
   constructor(options: ShardOptions, deps: ShardDeps = {}) {
     this.config = normalizeShardOptions(options);
-    if (this.config.encoding !== 'json') {
+    this.etf = this.config.encoding === 'etf' ? createEtfEncoding() : null;
+    if (this.config.encoding === 'etf' && this.etf === null) {
       throw new ConfigError([
-        { path: 'encoding', rule: "must be 'json': the shard does not decode ETF yet" },
+        {
+          path: 'encoding',
+          rule: "'etf' needs the optional dependency erlpack, which is not installed or did not build; use 'json'",
+        },
       ]);
     }
     this.id = this.config.shardId;
@@ -555,7 +569,9 @@ export class Shard {
     }
     const helloMs = this.config.timeouts.helloMs;
     conn.setTimer(() => this.onTimeout(conn, 'HELLO', helloMs), helloMs);
-    this.logger.debug(`${this.prefix} connected`);
+    this.logger.debug(
+      `${this.prefix} connected; decoding with ${this.etf === null ? 'JSON.parse' : 'erlpack (etf)'}; ws frames ${hasBufferutil() ? 'with bufferutil' : 'without bufferutil (JS fallback)'}`,
+    );
     this.emit(EventType.ShardConnected, { url: conn.url, resuming: conn.resuming });
   }
 
@@ -739,7 +755,7 @@ export class Shard {
     this.counters.framesReceived++;
     if (conn.heartbeat !== null) conn.heartbeat.frameSinceBeat = true;
     let message: Buffer = data;
-    if (isBinary) {
+    if (isBinary && (conn.inflater !== null || this.etf === null)) {
       if (conn.inflater === null) {
         this.badFrameReconnect(
           conn,
@@ -758,6 +774,10 @@ export class Shard {
       message = inflated;
     }
     this.counters.payloadsReceived++;
+    if (this.etf !== null) {
+      this.onEtfMessage(conn, message);
+      return;
+    }
 
     // A dispatch whose leading `t` is wanted is decoded anyway: no need to walk its `d` first.
     const hint = dispatchTypeHint(message);
@@ -782,6 +802,19 @@ export class Shard {
       return;
     }
     this.recorder?.write(message);
+    this.onPayload(conn, payload);
+  }
+
+  /** ETF has no cheap header peek: every message is decoded, the filter applies at delivery. */
+  private onEtfMessage(conn: Connection, message: Buffer): void {
+    let payload: unknown;
+    try {
+      payload = this.etf!.decode(message);
+    } catch (error) {
+      this.badFrameReconnect(conn, asDecodeError(error));
+      return;
+    }
+    this.recorder?.write(JSON.stringify(payload));
     this.onPayload(conn, payload);
   }
 
@@ -1169,10 +1202,19 @@ export class Shard {
     );
   }
 
+  /**
+   * Writes one payload, built as JSON text (sizes are checked on it, GW-ENV-4); with ETF it
+   * is re-encoded as ETF with binary keys (GW-EN-2). Sends are rare, so the JSON round trip
+   * costs nothing that matters.
+   */
   private sendNow(conn: Connection, data: string | Buffer): void {
     const socket = conn.socket;
     if (socket === null || socket.readyState !== WebSocket.OPEN) return;
-    socket.send(data);
+    socket.send(
+      this.etf === null
+        ? data
+        : this.etf.encode(JSON.parse(typeof data === 'string' ? data : data.toString('utf8'))),
+    );
   }
 
   /**
