@@ -25,7 +25,11 @@ export function consoleLogger(level: LogLevel = 'warn'): GatewayLogger {
   const rank = LEVELS.indexOf(level);
   const noop = (): void => {};
   return {
-    error: rank >= 0 ? (message, error) => console.error(`[gateway] ${message}`, ...(error === undefined ? [] : [error])) : noop,
+    error:
+      rank >= 0
+        ? (message, error) =>
+            console.error(`[gateway] ${message}`, ...(error === undefined ? [] : [error]))
+        : noop,
     warn: rank >= 1 ? (message) => console.warn(`[gateway] ${message}`) : noop,
     log: rank >= 2 ? (message) => console.log(`[gateway] ${message}`) : noop,
     debug: rank >= 3 ? (message) => console.debug(`[gateway] ${message}`) : noop,

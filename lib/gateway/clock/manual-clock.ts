@@ -99,7 +99,11 @@ export class ManualClock implements Clock {
   private earliest(): ManualTimer | undefined {
     let best: ManualTimer | undefined;
     for (const timer of this.timers) {
-      if (best === undefined || timer.dueAt < best.dueAt || (timer.dueAt === best.dueAt && timer.id < best.id)) {
+      if (
+        best === undefined ||
+        timer.dueAt < best.dueAt ||
+        (timer.dueAt === best.dueAt && timer.id < best.id)
+      ) {
         best = timer;
       }
     }

@@ -70,7 +70,10 @@ export class PayloadTooLargeError extends GatewayError {
     readonly size: number,
     readonly limit = 4096,
   ) {
-    super('PAYLOAD_TOO_LARGE', `Payload for op ${op} is ${size} bytes; the gateway accepts at most ${limit}`);
+    super(
+      'PAYLOAD_TOO_LARGE',
+      `Payload for op ${op} is ${size} bytes; the gateway accepts at most ${limit}`,
+    );
   }
 }
 
@@ -108,7 +111,10 @@ export class FatalCloseError extends GatewayError {
 
 /** The shard was closed (by the user or fatally) while an operation waited on it. */
 export class ShardClosedError extends GatewayError {
-  constructor(readonly shardId: number, what = 'operation') {
+  constructor(
+    readonly shardId: number,
+    what = 'operation',
+  ) {
     super('SHARD_CLOSED', `Shard ${shardId} was closed before the ${what} completed`);
   }
 }
