@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
 
 /** Transport compression named by `compress=` in the gateway URL (GW-EN-4, GW-EN-5). */
@@ -25,11 +26,69 @@ type ZstdFactory = (options?: object) => FlushableStream;
 const zstdFactory = (zlib as unknown as { createZstdCompress?: ZstdFactory }).createZstdCompress;
 const zstdFlush = (zlib.constants as unknown as Record<string, number | undefined>).ZSTD_e_flush;
 
+/** The part of the optional `zstd-napi` package's binding the fake uses (a streaming CCtx). */
+interface ZstdNapiBinding {
+  CCtx: new () => {
+    compressStream2(output: Buffer, input: Buffer, end: number): [number, number, number];
+  };
+  EndDirective: { flush: number };
+}
+
+function loadZstdNapi(): ZstdNapiBinding | null {
+  try {
+    return createRequire(import.meta.url)('zstd-napi/binding') as ZstdNapiBinding;
+  } catch {
+    return null;
+  }
+}
+
+const zstdNapi = loadZstdNapi();
+const nodeZstd = typeof zstdFactory === 'function' && zstdFlush !== undefined;
+
 /**
- * Whether this runtime can serve `compress=zstd-stream` (node:zlib zstd, Node >= 22.15).
- * On Node 20 it is `false`; such connections are refused with HTTP 501.
+ * Whether this process can serve `compress=zstd-stream`: with node:zlib zstd (Node >= 22.15)
+ * or the optional `zstd-napi` package. Without either such connections are refused with
+ * HTTP 501.
  */
-export const supportsZstd: boolean = typeof zstdFactory === 'function' && zstdFlush !== undefined;
+export const supportsZstd: boolean = nodeZstd || zstdNapi !== null;
+
+/**
+ * zstd-stream on zstd-napi's synchronous streaming context: one frame for the connection,
+ * flushed (ZSTD_e_flush) after every message and never ended (GW-EN-5).
+ */
+class ZstdNapiCompressor implements StreamCompressor {
+  private readonly context: InstanceType<ZstdNapiBinding['CCtx']>;
+  private output = Buffer.allocUnsafe(64 * 1024);
+
+  constructor(private readonly binding: ZstdNapiBinding) {
+    this.context = new binding.CCtx();
+  }
+
+  compress(message: Buffer, done: (error: Error | null, output: Buffer) => void): void {
+    const pieces: Buffer[] = [];
+    let input = message;
+    try {
+      for (;;) {
+        const [remaining, produced, consumed] = this.context.compressStream2(
+          this.output,
+          input,
+          this.binding.EndDirective.flush,
+        );
+        pieces.push(Buffer.from(this.output.subarray(0, produced)));
+        input = input.subarray(consumed);
+        if (remaining === 0 && input.length === 0) break;
+        if (produced === this.output.length)
+          this.output = Buffer.allocUnsafe(this.output.length * 2);
+      }
+    } catch (error) {
+      done(error as Error, Buffer.alloc(0));
+      return;
+    }
+    done(null, pieces.length === 1 ? pieces[0] : Buffer.concat(pieces));
+  }
+
+  close(): void {}
+}
 
 /**
  * Pipelines write + flush on one streaming context: node:zlib processes writes and flushes
@@ -71,7 +130,8 @@ class FlushingCompressor implements StreamCompressor {
 /**
  * A new context for one connection: zlib-stream is `zlib.createDeflate()` flushed with
  * Z_SYNC_FLUSH per message; zstd-stream is one never-ended zstd frame flushed with
- * ZSTD_e_flush per message. Throws when zstd is asked for and {@link supportsZstd} is false.
+ * ZSTD_e_flush per message (node:zlib, else zstd-napi). Throws when zstd is asked for and
+ * {@link supportsZstd} is false.
  */
 export function createCompressor(kind: TransportCompression): StreamCompressor {
   if (kind === 'zlib-stream') {
@@ -80,10 +140,13 @@ export function createCompressor(kind: TransportCompression): StreamCompressor {
       zlib.constants.Z_SYNC_FLUSH,
     );
   }
-  if (!supportsZstd || zstdFactory === undefined || zstdFlush === undefined) {
-    throw new Error('zstd-stream needs node:zlib zstd (Node >= 22.15); this runtime has none');
+  if (nodeZstd && zstdFactory !== undefined && zstdFlush !== undefined) {
+    return new FlushingCompressor(zstdFactory(), zstdFlush);
   }
-  return new FlushingCompressor(zstdFactory(), zstdFlush);
+  if (zstdNapi !== null) return new ZstdNapiCompressor(zstdNapi);
+  throw new Error(
+    'zstd-stream needs node:zlib zstd (Node >= 22.15) or the zstd-napi package; neither is here',
+  );
 }
 
 const SYNC_FLUSH_SUFFIX = Buffer.from([0x00, 0x00, 0xff, 0xff]);

@@ -109,10 +109,17 @@ const matches = (filter: ListenerFilter, listener: ListenerKind): boolean =>
  * gw.dispatch('MESSAGE_CREATE', gw.traffic.messageCreate(gw.traffic.guilds[0], '!ping'));
  * await gw.stop();
  */
+/**
+ * On real time an IDENTIFY sent exactly one window after the previous one of its bucket can
+ * arrive a few ms early (the earlier one spent longer in transit); Discord's limiter does not
+ * close on that, so neither does the fake.
+ */
+const REAL_TIME_IDENTIFY_TOLERANCE_MS = 50;
+
 export class FakeGateway {
   /** The token accepted when `tokens` is not given. */
   static readonly defaultToken = DEFAULT_FAKE_TOKEN;
-  /** Whether `compress=zstd-stream` can be served on this runtime (node:zlib zstd). */
+  /** Whether `compress=zstd-stream` can be served here (node:zlib zstd, or the zstd-napi package). */
   static readonly supportsZstd = supportsZstd;
 
   /** Everything seen so far. */
@@ -163,6 +170,9 @@ export class FakeGateway {
     this.limits = new IdentifyLimits(this.clock, {
       maxConcurrency: options.maxConcurrency,
       identifyWindowMs: options.identifyWindowMs,
+      identifyToleranceMs:
+        options.identifyToleranceMs ??
+        (options.clock === undefined ? REAL_TIME_IDENTIFY_TOLERANCE_MS : 0),
       sessionStartTotal: options.sessionStartLimit?.total,
       sessionStartRemaining: options.sessionStartLimit?.remaining,
       sessionStartResetMs: options.sessionStartLimit?.resetAfterMs,
@@ -540,7 +550,7 @@ export class FakeGateway {
       return refuse(
         501,
         'unsupported',
-        'zstd-stream is not supported by this FakeGateway: node:zlib has no zstd encoder before Node 22.15',
+        'zstd-stream is not supported by this FakeGateway: no zstd encoder (node:zlib zstd needs Node 22.15; or install zstd-napi)',
       );
     }
     const accept = (): void => {

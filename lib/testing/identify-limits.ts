@@ -14,6 +14,8 @@ export interface IdentifyLimitOptions {
   maxConcurrency?: number;
   /** Window per bucket, ms (GW-RL-2). Default 5_000. */
   identifyWindowMs?: number;
+  /** An IDENTIFY arriving at most this many ms before its window ends still passes. Default 0. */
+  identifyToleranceMs?: number;
   /** Daily identify allowance (GW-ID-5). Default 1_000. */
   sessionStartTotal?: number;
   /** Identifies left at start. Default `sessionStartTotal`. */
@@ -32,6 +34,7 @@ export type IdentifyLimitVerdict = null | 'identify-bucket' | 'session-budget';
 export class IdentifyLimits {
   readonly maxConcurrency: number;
   readonly windowMs: number;
+  readonly toleranceMs: number;
   readonly total: number;
   private remaining: number;
   private readonly periodMs: number;
@@ -44,6 +47,7 @@ export class IdentifyLimits {
   ) {
     this.maxConcurrency = options.maxConcurrency ?? 1;
     this.windowMs = options.identifyWindowMs ?? 5_000;
+    this.toleranceMs = options.identifyToleranceMs ?? 0;
     this.total = options.sessionStartTotal ?? 1_000;
     this.remaining = options.sessionStartRemaining ?? this.total;
     this.periodMs = options.sessionStartResetMs ?? 86_400_000;
@@ -61,7 +65,9 @@ export class IdentifyLimits {
     const now = this.clock.now();
     const bucket = this.bucketOf(shardId);
     const last = this.lastIdentifyAt.get(bucket);
-    if (last !== undefined && now - last < this.windowMs) return 'identify-bucket';
+    if (last !== undefined && now - last < this.windowMs - this.toleranceMs) {
+      return 'identify-bucket';
+    }
     if (this.remaining <= 0) return 'session-budget';
     this.lastIdentifyAt.set(bucket, now);
     this.remaining--;

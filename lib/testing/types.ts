@@ -88,6 +88,11 @@ export interface FakeGatewayOptions {
   maxConcurrency?: number;
   /** Identify window per bucket, ms (GW-RL-2). Default 5_000. */
   identifyWindowMs?: number;
+  /**
+   * An IDENTIFY arriving up to this many ms before its bucket's window ends is accepted
+   * (transit jitter). Default 50 on real time, 0 with an injected `clock` (exact).
+   */
+  identifyToleranceMs?: number;
   /** Daily session start limit (GW-ID-5): total (default 1_000), remaining (default total), reset period ms (default 86_400_000). */
   sessionStartLimit?: { total?: number; remaining?: number; resetAfterMs?: number };
   /** Recommended shard count `/gateway/bot` reports. Default 1. */

@@ -29,6 +29,8 @@ export class RawClient {
   readonly received: Received[] = [];
   /** WebSocket messages received (a split zlib message counts once per part). */
   wsMessages = 0;
+  /** Every WebSocket message as it arrived, before any decoding. */
+  readonly rawMessages: Buffer[] = [];
   closeCode: number | null = null;
   closeReason = '';
   readonly closed: Promise<{ code: number; reason: string }>;
@@ -136,6 +138,7 @@ export class RawClient {
 
   private onMessage(data: Buffer, isBinary: boolean): void {
     this.wsMessages++;
+    this.rawMessages.push(data);
     if (this.inflate === null) {
       this.push(isBinary ? data.toString('latin1') : data.toString('utf8'));
       return;

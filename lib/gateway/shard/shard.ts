@@ -4,7 +4,6 @@ import {
   GatewayDispatchEvents,
   GatewayIntentBits,
   GatewayOpcodes,
-  type GatewayPresenceUpdateData,
   type GatewayRequestChannelInfoData,
   type GatewayRequestGuildMembersData,
   type GatewayRequestSoundboardSoundsData,
@@ -18,7 +17,12 @@ import {
   peekHeader,
   type PayloadEncoding,
 } from '../codec/index.js';
-import { normalizeShardOptions, type ShardConfig, type ShardOptions } from '../config/index.js';
+import {
+  normalizeShardOptions,
+  type PresenceInput,
+  type ShardConfig,
+  type ShardOptions,
+} from '../config/index.js';
 import {
   AbortedError,
   ConfigError,
@@ -438,8 +442,11 @@ export class Shard {
     });
   }
 
-  /** Op 3 Update Presence (at most 5 per 20 s, GW-RL-4). @throws (rejects) CommandError on a bad shape. */
-  updatePresence(data: Partial<GatewayPresenceUpdateData>): Promise<void> {
+  /**
+   * Op 3 Update Presence (at most 5 per 20 s, GW-RL-4); omitted fields default to `since: null`,
+   * `activities: []`, `status: 'online'`, `afk: false`. @throws (rejects) CommandError on a bad shape.
+   */
+  updatePresence(data: PresenceInput): Promise<void> {
     return this.sendBuilt(() => buildUpdatePresence(data));
   }
 
