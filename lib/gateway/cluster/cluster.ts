@@ -37,7 +37,7 @@ import { InMemoryIdentifyQueue, type IdentifyQueueInsight } from '../queue/in-me
 import { fetchGatewayBot, type GatewayBotInfo } from '../rest/gateway-bot.js';
 import { MemorySessionStore } from '../session/memory-session-store.js';
 import type { Session, SessionStore } from '../session/session.js';
-import { EventBuffer } from '../shard/event-buffer.js';
+import { EventBuffer, warnOnOverflow } from '../shard/event-buffer.js';
 import { Shard, type ShardInfo } from '../shard/shard.js';
 import { ShardState } from '../shard/shard-state.js';
 import { MemberRequest, type MemberRequestOptions } from './member-request.js';
@@ -264,15 +264,7 @@ export class Cluster {
     let unsubscribe: () => void = () => {};
     const buffer: EventBuffer<GatewayEvent> = new EventBuffer<GatewayEvent>(
       capacity,
-      (phase, dropped) => {
-        if (phase === 'start') {
-          this.logger.warn(
-            `Cluster events() buffer full (${capacity} events); dropping new events until the consumer catches up`,
-          );
-        } else {
-          this.logger.warn(`Cluster events() consumer caught up; ${dropped} events were dropped`);
-        }
-      },
+      warnOnOverflow(this.logger, 'Cluster', capacity),
       () => {
         unsubscribe();
         this.buffers.delete(buffer);

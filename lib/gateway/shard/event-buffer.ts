@@ -1,3 +1,5 @@
+import type { GatewayLogger } from '../logger.js';
+
 /**
  * A bounded FIFO behind an AsyncIterableIterator (DESIGN.md: Events). When the consumer is
  * slower than the shard and `capacity` items wait, new items are dropped (the ones already
@@ -89,4 +91,21 @@ export class EventBuffer<T> implements AsyncIterableIterator<T> {
   [Symbol.asyncIterator](): AsyncIterableIterator<T> {
     return this;
   }
+}
+
+/**
+ * The `onOverflow` of an {@link EventBuffer} that warns once when `owner`'s buffer starts
+ * dropping and once, with the count, when its consumer caught up.
+ */
+export function warnOnOverflow(
+  logger: GatewayLogger,
+  owner: string,
+  capacity: number,
+): (phase: 'start' | 'end', dropped: number) => void {
+  return (phase, dropped) =>
+    logger.warn(
+      phase === 'start'
+        ? `${owner} events() buffer full (${capacity} events); dropping new events until the consumer catches up`
+        : `${owner} events() consumer caught up; ${dropped} events were dropped`,
+    );
 }

@@ -54,7 +54,7 @@ import {
   type GatewayCommand,
 } from './commands.js';
 import { Connection } from './connection.js';
-import { EventBuffer } from './event-buffer.js';
+import { EventBuffer, warnOnOverflow } from './event-buffer.js';
 import { Heartbeat } from './heartbeat.js';
 import { Latency, type LatencySnapshot } from './latency.js';
 import { hasBufferutil } from './native-addons.js';
@@ -368,17 +368,7 @@ export class Shard {
     let unsubscribe: () => void = () => {};
     const buffer: EventBuffer<GatewayEvent> = new EventBuffer<GatewayEvent>(
       capacity,
-      (phase, dropped) => {
-        if (phase === 'start') {
-          this.logger.warn(
-            `${this.prefix} events() buffer full (${capacity} events); dropping new events until the consumer catches up`,
-          );
-        } else {
-          this.logger.warn(
-            `${this.prefix} events() consumer caught up; ${dropped} events were dropped`,
-          );
-        }
-      },
+      warnOnOverflow(this.logger, this.prefix, capacity),
       () => {
         unsubscribe();
         if (this.buffers.delete(buffer)) this.retiredDropped += buffer.dropped;
