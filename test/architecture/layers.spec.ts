@@ -1,0 +1,46 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+/** Every `.ts` file below `dir`, with the module specifiers it imports or re-exports. */
+function importsBelow(dir: string): { file: string; specifiers: string[] }[] {
+  const out: { file: string; specifiers: string[] }[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
+    const file = join(entry.parentPath, entry.name);
+    const text = readFileSync(file, 'utf8');
+    const specifiers = [
+      ...text.matchAll(/(?:import|export)[^'"]*?from\s+'([^']+)'|import\('([^']+)'\)/g),
+    ].map((m) => m[1] ?? m[2]);
+    out.push({ file: relative(process.cwd(), file), specifiers });
+  }
+  return out;
+}
+
+describe('layers (DESIGN.md: dependencies point down only)', () => {
+  it('the core (lib/gateway) imports no @nestjs code and nothing from lib/nest or lib/testing', () => {
+    const offenders = importsBelow('lib/gateway').flatMap(({ file, specifiers }) =>
+      specifiers
+        .filter((s) => s.startsWith('@nestjs/') || s.includes('/nest/') || s.includes('/testing/'))
+        .map((s) => `${file} -> ${s}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('the FakeGateway (lib/testing) shares no code with the client it tests', () => {
+    const offenders = importsBelow('lib/testing').flatMap(({ file, specifiers }) =>
+      specifiers
+        .filter((s) => s.includes('/gateway/') || s.startsWith('@nestjs/') || s.includes('/nest/'))
+        .map((s) => `${file} -> ${s}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('no module uses top-level await, so CommonJS apps can require() the package', () => {
+    const offenders = ['lib/gateway', 'lib/nest', 'lib/testing'].flatMap((dir) =>
+      importsBelow(dir)
+        .filter(({ file }) => /^await\s/m.test(readFileSync(file, 'utf8')))
+        .map(({ file }) => file),
+    );
+    expect(offenders).toEqual([]);
+  });
+});
