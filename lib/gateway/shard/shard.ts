@@ -146,6 +146,15 @@ const MAX_FAILED_RESUMES = 3;
 const MIN_COMMAND_SLOTS = 10;
 
 const DISPATCH_NAMES: ReadonlySet<string> = new Set(Object.values(GatewayDispatchEvents));
+const NO_DISPATCHES: ReadonlySet<string> = new Set();
+/**
+ * The dispatch-name sets of the filters in use, one per distinct filter and shared by every
+ * shard with that filter: a set of every dispatch name is ~2.6 KiB of heap, and the shards of
+ * a cluster share one filter.
+ */
+const wantedByFlags = new Map<EventTypeFlags, ReadonlySet<string>>();
+/** Distinct filters kept; beyond it the cache starts over (filters change rarely). */
+const MAX_CACHED_FILTERS = 32;
 const PRIVILEGED_INTENTS: readonly [string, number][] = [
   ['GuildMembers', GatewayIntentBits.GuildMembers],
   ['GuildPresences', GatewayIntentBits.GuildPresences],
@@ -199,7 +208,8 @@ export class Shard {
   private readonly baseUrl: string;
   private readonly backoff: Backoff;
   private readonly latencyStats = new Latency();
-  private readonly presenceLimiter: PresenceLimiter;
+  /** Created by the first op 3: most shards never send one. */
+  private presenceLimiter: PresenceLimiter | null = null;
   private readonly prefix: string;
   /** The ETF encoding (GW-EN-2) when `encoding: 'etf'`; `null` is the JSON path. */
   private readonly etf: PayloadEncoding | null;
@@ -223,17 +233,19 @@ export class Shard {
   private closing: Promise<Session | null> | null = null;
 
   private flags: EventTypeFlags;
-  private wanted: ReadonlySet<string> = new Set();
+  private wanted: ReadonlySet<string> = NO_DISPATCHES;
   private wantUnknown = false;
   private warnedCommandSlots = false;
   private listeners: GatewayEventListener[] = [];
-  private readonly buffers = new Set<EventBuffer<GatewayEvent>>();
+  /** Created by the first events() call: most shards only have listeners. */
+  private buffers: Set<EventBuffer<GatewayEvent>> | null = null;
   private retiredDropped = 0;
 
   private connectWaiters: Waiter[] = [];
   private outbox: PendingCommand[] = [];
   private pumping = false;
-  private readonly closingSockets = new Set<WebSocket>();
+  /** Sockets whose close handshake is still running; created by the first close. */
+  private closingSockets: Set<WebSocket> | null = null;
 
   private pendingGuilds: Set<string> | null = null;
   private guildCount = 0;
@@ -285,7 +297,6 @@ export class Shard {
       this.config.reconnect.maxDelayMs,
       this.random,
     );
-    this.presenceLimiter = new PresenceLimiter({ clock: this.clock });
     this.flags = this.config.eventTypes;
     this.applyFlags();
     const session = this.config.session;
@@ -318,7 +329,7 @@ export class Shard {
   /** Receive-path counters (a copy). */
   get stats(): ShardStats {
     let dropped = this.retiredDropped;
-    for (const buffer of this.buffers) dropped += buffer.dropped;
+    if (this.buffers !== null) for (const buffer of this.buffers) dropped += buffer.dropped;
     return { ...this.counters, eventsDropped: dropped };
   }
 
@@ -351,7 +362,7 @@ export class Shard {
 
   /** Adds a listener of every event of this shard; returns its unsubscribe function. */
   addListener(listener: GatewayEventListener): () => void {
-    this.listeners = [...this.listeners, listener];
+    this.listeners = this.listeners.concat(listener);
     return () => {
       this.listeners = this.listeners.filter((l) => l !== listener);
     };
@@ -371,10 +382,10 @@ export class Shard {
       warnOnOverflow(this.logger, this.prefix, capacity),
       () => {
         unsubscribe();
-        if (this.buffers.delete(buffer)) this.retiredDropped += buffer.dropped;
+        if (this.buffers?.delete(buffer)) this.retiredDropped += buffer.dropped;
       },
     );
-    this.buffers.add(buffer);
+    (this.buffers ??= new Set()).add(buffer);
     unsubscribe = this.addListener((event) => buffer.push(event));
     return buffer;
   }
@@ -502,7 +513,7 @@ export class Shard {
     }
     this.rejectAll(new ShardClosedError(this.id, 'connect'), new ShardClosedError(this.id, 'send'));
     this.endBuffers();
-    this.presenceLimiter.reset();
+    this.presenceLimiter?.reset();
     this.recorder?.close();
     this.recorder = null;
     await this.drainClosingSockets();
@@ -624,8 +635,9 @@ export class Shard {
     socket.removeAllListeners();
     socket.on('error', ignore);
     if (socket.readyState === WebSocket.CLOSED) return;
-    this.closingSockets.add(socket);
-    socket.once('close', () => this.closingSockets.delete(socket));
+    const closing = (this.closingSockets ??= new Set());
+    closing.add(socket);
+    socket.once('close', () => closing.delete(socket));
     if (closeCode === null || socket.readyState !== WebSocket.OPEN) {
       socket.terminate();
       return;
@@ -724,7 +736,7 @@ export class Shard {
     this.emit(EventType.ShardFatal, { code, error });
     this.rejectAll(error, error);
     this.endBuffers();
-    this.presenceLimiter.reset();
+    this.presenceLimiter?.reset();
     this.recorder?.close();
     this.recorder = null;
   }
@@ -968,9 +980,10 @@ export class Shard {
 
   private identify(conn: Connection): void {
     this.setState(ShardState.Identifying);
-    this.queue.enqueue(this.id, conn.abort.signal).then(
+    this.queue.enqueue(this.id, conn.signal).then(
       () => {
         if (conn !== this.conn || conn.ended) return;
+        conn.releaseSignal();
         this.sendIdentify(conn);
       },
       (error: unknown) => {
@@ -1014,7 +1027,6 @@ export class Shard {
   }
 
   private sendResume(conn: Connection): void {
-    this.setState(ShardState.Resuming);
     const payload = JSON.stringify({
       op: GatewayOpcodes.Resume,
       d: { token: this.config.token.reveal(), session_id: this.sessionId, seq: this.sequence },
@@ -1227,8 +1239,11 @@ export class Shard {
     while (this.outbox.length > 0) {
       const command = this.outbox[0] as PendingCommand;
       if (command.op === GatewayOpcodes.PresenceUpdate && !command.presenceSlot) {
-        if (!this.presenceLimiter.tryAcquire()) {
-          this.waitForSlot(conn, this.presenceLimiter.waitForPresence(conn.abort.signal), () => {
+        const presenceLimiter = (this.presenceLimiter ??= new PresenceLimiter({
+          clock: this.clock,
+        }));
+        if (!presenceLimiter.tryAcquire()) {
+          this.waitForSlot(conn, presenceLimiter.waitForPresence(conn.signal), () => {
             command.presenceSlot = true;
           });
           return;
@@ -1236,7 +1251,7 @@ export class Shard {
         command.presenceSlot = true;
       }
       if (!limiter.tryAcquire()) {
-        this.waitForSlot(conn, limiter.waitForCommand(conn.abort.signal), () =>
+        this.waitForSlot(conn, limiter.waitForCommand(conn.signal), () =>
           this.transmit(conn, command),
         );
         return;
@@ -1277,11 +1292,7 @@ export class Shard {
   // ---- events ---------------------------------------------------------------------------
 
   private applyFlags(): void {
-    const wanted = new Set<string>();
-    for (const type of ALL_EVENT_TYPES) {
-      if (DISPATCH_NAMES.has(type) && EventTypeFlags.has(this.flags, type)) wanted.add(type);
-    }
-    this.wanted = wanted;
+    this.wanted = wantedDispatches(this.flags);
     this.wantUnknown = EventTypeFlags.has(this.flags, EventType.UnknownEvent);
   }
 
@@ -1309,7 +1320,7 @@ export class Shard {
   }
 
   private endBuffers(): void {
-    for (const buffer of [...this.buffers]) buffer.end();
+    if (this.buffers !== null) for (const buffer of [...this.buffers]) buffer.end();
   }
 
   // ---- errors ---------------------------------------------------------------------------
@@ -1364,20 +1375,34 @@ export class Shard {
   }
 
   private drainClosingSockets(): Promise<void> {
-    if (this.closingSockets.size === 0) return Promise.resolve();
+    const closing = this.closingSockets;
+    if (closing === null || closing.size === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const grace = setTimeout(() => {
-        for (const socket of this.closingSockets) socket.terminate();
+        for (const socket of closing) socket.terminate();
       }, CLOSE_GRACE_MS);
       const check = (): void => {
-        if (this.closingSockets.size > 0) return;
+        if (closing.size > 0) return;
         clearTimeout(grace);
         resolve();
       };
-      for (const socket of this.closingSockets) socket.once('close', () => setImmediate(check));
+      for (const socket of closing) socket.once('close', () => setImmediate(check));
       check();
     });
   }
+}
+
+function wantedDispatches(flags: EventTypeFlags): ReadonlySet<string> {
+  let wanted = wantedByFlags.get(flags);
+  if (wanted !== undefined) return wanted;
+  const names = new Set<string>();
+  for (const type of ALL_EVENT_TYPES) {
+    if (DISPATCH_NAMES.has(type) && EventTypeFlags.has(flags, type)) names.add(type);
+  }
+  wanted = names;
+  if (wantedByFlags.size >= MAX_CACHED_FILTERS) wantedByFlags.clear();
+  wantedByFlags.set(flags, wanted);
+  return wanted;
 }
 
 function ignore(): void {}
