@@ -53,4 +53,35 @@ describe('close() from inside a listener, mid-handshake (the soak user-close fau
       expect(clock.pending.size).toBe(0);
     },
   );
+
+  it.each([
+    [1000, false],
+    [4000, true],
+  ])(
+    'GW-CL-1: close(%i) on entering Resuming reaches the gateway after the RESUME; session kept: %p',
+    async (code, kept) => {
+      h = await harness();
+      await h.shard.connect();
+      const sessionId = h.shard.session!.id;
+      let closing: Promise<unknown> | null = null;
+      h.shard.addListener((event) => {
+        const state = (event.data as { state?: string } | null)?.state;
+        if (event.type === 'SHARD_STATE_CHANGED' && state === ShardState.Resuming)
+          closing ??= h!.shard.close(code);
+      });
+      (await h.gw.waitForConnection(0)).reconnect();
+      await until(() => closing !== null);
+      await closing;
+      const second = h.gw.record.connections[1]!;
+      await until(() => second.closedAt !== null);
+      // The gateway learnt the session from the RESUME before the close frame, so a 1000 ends
+      // that session there and then instead of leaving it to expire.
+      expect(h.gw.record.resumes.map((r) => [r.sessionId, r.outcome])).toEqual([
+        [sessionId, 'resumed'],
+      ]);
+      expect(second.sessionId).toBe(sessionId);
+      expect(second.clientCloseCode).toBe(code);
+      expect(h.gw.sessions().some((s) => s.id === sessionId)).toBe(kept);
+    },
+  );
 });

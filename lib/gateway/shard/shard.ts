@@ -474,7 +474,10 @@ export class Shard {
   /**
    * Closes the shard at any moment (mid-handshake, while queued for IDENTIFY, while backing
    * off); never throws. With 1000 (or 1001) the session ends and the bot goes offline at
-   * once (GW-CL-1) and `null` is returned; with any other code (3000-4999) the session is
+   * once (GW-CL-1) and `null` is returned. The gateway can only end a session it knows on
+   * this connection: from Resuming on (the RESUME is sent before that state is entered) it
+   * does; closed before (connecting, backing off) it keeps the session until it expires,
+   * though the shard drops it all the same. With any other code (3000-4999) the session is
    * kept and returned, so a later shard can resume it. Afterwards no timer, listener or
    * socket of the shard remains; pending commands and connect() reject with ShardClosedError.
    */
@@ -1035,6 +1038,10 @@ export class Shard {
     conn.limiter?.acquireHeartbeat();
     this.sendNow(conn, payload);
     conn.handshakeSent = true;
+    // Resuming only once the RESUME is on the wire: a close(1000) from a listener of this
+    // state change then reaches the gateway after it, so the gateway knows which session
+    // the close ends (GW-CL-1) instead of keeping it until it expires.
+    this.setState(ShardState.Resuming);
     this.armReadyTimer(conn, 'RESUMED');
   }
 
