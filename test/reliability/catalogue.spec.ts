@@ -8,8 +8,10 @@
  *   valid JSON, wrong shape ............... bad-frames.spec.ts  'wrong-shape -> ProtocolError, stay'
  *   unknown op ............................ bad-frames.spec.ts  'unknown-op -> ProtocolError, stay'
  *   dispatch without t .................... bad-frames.spec.ts  'dispatch-without-t -> ProtocolError, stay'
- *   dispatch without s .................... bad-frames.spec.ts  'a dispatch without s is delivered unsequenced ...'
- *                                           (no error by design: RATE_LIMITED may come without s, PROTOCOL.md section 20)
+ *   dispatch without s .................... bad-frames.spec.ts  'dispatch-without-s -> ProtocolError, stay' and
+ *                                           'GW-GT-5: a dispatch without s -> ProtocolError, still delivered once ...';
+ *                                           RATE_LIMITED may lack s (PROTOCOL.md section 20): 'PROTOCOL.md section 20:
+ *                                           RATE_LIMITED without s is accepted silently ...'
  *   s going backwards ..................... bad-frames.spec.ts  'seq-backwards -> ProtocolError, stay'
  *   binary frame, no compression .......... bad-frames.spec.ts  'binary-garbage -> DecodeError, resume' (compression 'none')
  *   invalid UTF-8 (strict) ................ bad-frames.spec.ts  'invalid-utf8 -> DecodeError, resume' and

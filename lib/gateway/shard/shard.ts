@@ -182,8 +182,9 @@ const PRIVILEGED_INTENTS: readonly [string, number][] = [
  * broken inflate context never sees another frame. A decodable payload that breaks the
  * protocol (wrong shape, unknown op, dispatch without `t`, `s` going backwards, RESUMED
  * without a RESUME) is reported and ignored; HELLO without a usable interval reconnects;
- * READY without `session_id` re-identifies. A dispatch without `s` is delivered and leaves
- * the sequence alone (RATE_LIMITED may lack it, PROTOCOL.md section 20).
+ * READY without `session_id` re-identifies. A dispatch without `s` leaves the sequence alone
+ * and is still delivered (unsequenced, so nothing is lost); unless it is RATE_LIMITED, which
+ * may lack `s` (PROTOCOL.md section 20), it is also reported as a ProtocolError.
  *
  * IDENTIFY always sends `compress: false`: payload compression is not supported (transport
  * compression, `compression` option, is).
@@ -915,6 +916,13 @@ export class Shard {
         new ProtocolError('Dispatch without t; its sequence is kept, the event dropped'),
       );
       return;
+    }
+    if (sequence === null && t !== 'RATE_LIMITED') {
+      this.reportBadFrame(
+        new ProtocolError(
+          `Dispatch ${t.slice(0, 64)} without s; delivered unsequenced, the sequence left alone`,
+        ),
+      );
     }
     this.counters.dispatchesDecoded++;
     if (t === 'READY') {

@@ -52,6 +52,7 @@ describe('bad input from the server (issue 6 catalogue): typed error, logged, th
     ['wrong-shape', ProtocolError, 'stay'],
     ['unknown-op', ProtocolError, 'stay'],
     ['dispatch-without-t', ProtocolError, 'stay'],
+    ['dispatch-without-s', ProtocolError, 'stay'],
     ['seq-backwards', ProtocolError, 'stay'],
     ['binary-garbage', DecodeError, 'resume'],
     ['invalid-utf8', DecodeError, 'resume'],
@@ -89,7 +90,7 @@ describe('bad input from the server (issue 6 catalogue): typed error, logged, th
     expect(contents(run)).toEqual(['m0', 'm1', 'm2', 'm3']);
   });
 
-  it('a dispatch without s is delivered unsequenced and leaves the sequence alone (PROTOCOL.md section 20)', async () => {
+  it('GW-GT-5: a dispatch without s -> ProtocolError, still delivered once (unsequenced), the sequence left alone', async () => {
     h = await harness();
     await h.shard.connect();
     const conn = await h.gw.waitForConnection(0);
@@ -98,6 +99,35 @@ describe('bad input from the server (issue 6 catalogue): typed error, logged, th
     await until(() => count(h!.events, 'TYPING_START') === 1);
     expect(h.events.find((e) => e.type === 'TYPING_START')!.sequence).toBeNull();
     expect(h.shard.session!.sequence).toBe(before);
+    expect(errors(h)).toHaveLength(1);
+    expect(errors(h)[0]).toBeInstanceOf(ProtocolError);
+    expect((errors(h)[0] as Error).message).toBe(
+      'Dispatch TYPING_START without s; delivered unsequenced, the sequence left alone',
+    );
+    expect(h.logs.lines.filter((l) => l.level === 'warn').map((l) => l.message)).toContainEqual(
+      expect.stringContaining('TYPING_START without s'),
+    );
+    expect(h.shard.stats.badFrames).toBe(1);
+    expect(h.shard.state).toBe(ShardState.Active);
+  });
+
+  it('PROTOCOL.md section 20: RATE_LIMITED without s is accepted silently, delivered unsequenced (GW-RL-5)', async () => {
+    h = await harness();
+    await h.shard.connect();
+    const conn = await h.gw.waitForConnection(0);
+    const before = h.shard.session!.sequence;
+    const d = { opcode: 8, retry_after: 29.5, meta: { guild_id: '81384788765712384' } };
+    conn.sendRaw(JSON.stringify({ op: 0, t: 'RATE_LIMITED', s: null, d }));
+    conn.sendRaw(JSON.stringify({ op: 0, t: 'RATE_LIMITED', d }));
+    await until(() => count(h!.events, 'RATE_LIMITED') === 2);
+    expect(h.events.filter((e) => e.type === 'RATE_LIMITED').map((e) => e.sequence)).toEqual([
+      null,
+      null,
+    ]);
+    expect(h.data('RATE_LIMITED')).toEqual([d, d]);
+    expect(h.shard.session!.sequence).toBe(before);
+    expect(errors(h)).toEqual([]);
+    expect(h.shard.stats.badFrames).toBe(0);
   });
 
   it('decompression bomb (inflated size over limits.maxInflatedBytes) -> DecodeError, reconnect; never a crash', async () => {
