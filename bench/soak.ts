@@ -89,15 +89,37 @@ type Fault = ShardFault | 'user-close' | 'outage';
 const ALL_FAULTS: readonly Fault[] = [...SHARD_FAULTS, 'user-close', 'outage'];
 /** Relative weights in the random phase (1 unless listed). */
 const WEIGHTS: Partial<Record<Fault, number>> = { outage: 0.3, 'huge-guild-create': 0.5 };
-/** Session ends that tell the client its session is over, so a new IDENTIFY is required. */
-const SESSION_OVER: ReadonlySet<SessionEnd | 'user-close-1000'> = new Set([
+/**
+ * How a session ended: the gateway's view, or, where the gateway still kept it, the client's:
+ * `user-close-1000-unseen` (the user closed with 1000, but the gateway never learnt which
+ * session that ended, so it kept it until it expired) and `resumes-given-up` (3 RESUMEs in a
+ * row ended before RESUMED, so the shard identified a new session, GW-GT-13).
+ */
+type End = SessionEnd | 'user-close-1000-unseen' | 'resumes-given-up';
+/** Session ends after which a new IDENTIFY is required (the session cannot be resumed). */
+const SESSION_OVER: ReadonlySet<End> = new Set<End>([
   'op9-false',
   'close-4007',
   'close-4009',
   'heartbeat-timeout-4009',
+  'resume-rejected',
   'client-close-1000',
-  'user-close-1000',
+  'user-close-1000-unseen',
+  'resumes-given-up',
 ]);
+/** Labels of the legitimate ends, in the order the table lists them. */
+const END_LABELS: Readonly<Partial<Record<End, string>>> = {
+  'op9-false': 'op 9 d=false (also READY withheld)',
+  'close-4007': 'close 4007',
+  'close-4009': 'close 4009',
+  'heartbeat-timeout-4009': 'late heartbeats (4009)',
+  'resume-rejected': 'RESUME refused',
+  'client-close-1000': 'user close(1000)',
+  'user-close-1000-unseen': 'user close(1000) the gateway never saw',
+  'resumes-given-up': '3 failed RESUMEs, new session (GW-GT-13)',
+};
+/** RESUMEs in a row that end before RESUMED, after which a shard identifies (GW-GT-13). */
+const MAX_FAILED_RESUMES = 3;
 
 // ---- arguments and randomness -------------------------------------------------------------
 
@@ -265,10 +287,13 @@ async function main(): Promise<number> {
   // Every log line, every level, is scanned as it is written; the last ones are kept for a report.
   const recentLogs: string[] = [];
   const logCounts = { debug: 0, log: 0, warn: 0, error: 0 };
+  /** The shard's own word that it gave up resuming, to cross-check the soak's model of it. */
+  let givenUpLogged = 0;
   const capture =
     (level: keyof typeof logCounts) =>
     (message: string, error?: unknown): void => {
       logCounts[level]++;
+      if (message.includes('identifying a new session (GW-GT-13)')) givenUpLogged++;
       scanner.text(`log line (${level})`, message);
       if (error !== undefined) scanner.value(`logged error (${level})`, error);
       recentLogs.push(`${level} ${message}${error === undefined ? '' : ` ${String(error)}`}`);
@@ -342,6 +367,13 @@ async function main(): Promise<number> {
   let unsequenced = 0;
   let fatal = 0;
   let outOfSession = 0;
+  /**
+   * GW-GT-13, modelled from the lifecycle rather than taken from the shard's word: per shard,
+   * RESUMEs in a row that ended before RESUMED (Resuming -> Disconnected). When the shard
+   * then identifies, the session it gave up on counts as ended by the rule, not abandoned.
+   */
+  const failedResumes = new Map<number, number>();
+  const givenUp = new Set<string>();
   cluster.addListener((event: GatewayEvent) => {
     const type = event.type as string;
     if (event.sequence !== null) {
@@ -391,8 +423,18 @@ async function main(): Promise<number> {
       const name = `${error.constructor.name} (${(error as { code?: string }).code ?? '-'})`;
       errorsByType.set(name, (errorsByType.get(name) ?? 0) + 1);
     } else if (type === EventType.ShardFatal) fatal++;
-    else if (type === EventType.ShardStateChanged) {
-      const state = (event.data as { state: ShardState }).state;
+    else if (type === EventType.ShardDisconnected) {
+      const failed = failedResumes.get(event.shardId) ?? 0;
+      if ((event.data as { next: string }).next === 'identify') {
+        const session = current.get(event.shardId);
+        if (failed >= MAX_FAILED_RESUMES && session !== undefined) givenUp.add(session);
+        failedResumes.set(event.shardId, 0);
+      }
+    } else if (type === EventType.ShardStateChanged) {
+      const { previous, state } = event.data as { previous: ShardState; state: ShardState };
+      if (state === ShardState.Active) failedResumes.set(event.shardId, 0);
+      else if (previous === ShardState.Resuming && state === ShardState.Disconnected)
+        failedResumes.set(event.shardId, (failedResumes.get(event.shardId) ?? 0) + 1);
       if (state === ShardState.Connecting) {
         const list = connecting.get(event.shardId) ?? [];
         list.push(Date.now());
@@ -651,8 +693,15 @@ async function main(): Promise<number> {
   let clientAhead = 0;
   for (const tally of tallies.values()) duplicated += tally.duplicates;
   lost += gapLost;
-  const endOf = (id: string): SessionEnd | 'user-close-1000' | null =>
-    userEnded.has(id) ? 'user-close-1000' : (serverSessions.get(id)?.end ?? null);
+  const endedBy = new Map<End, { sessions: number; gap: number }>();
+  /** The gateway's end where it has one; else what the client did, as far as the soak saw. */
+  const endOf = (id: string): End | null => {
+    const end = serverSessions.get(id)?.end ?? null;
+    if (end !== null && end !== 'vanished') return end;
+    if (userEnded.has(id)) return 'user-close-1000-unseen';
+    if (givenUp.has(id)) return 'resumes-given-up';
+    return end;
+  };
   for (const session of summary.sessions) {
     const tally = tallies.get(session.id);
     const gap = session.seq - (tally?.last ?? 0);
@@ -665,9 +714,13 @@ async function main(): Promise<number> {
         abandoned++;
         lost += Math.max(0, gap);
       }
-    } else if (SESSION_OVER.has(end) || end === 'resume-rejected') {
+    } else if (SESSION_OVER.has(end)) {
       invalidatedSessions++;
       invalidatedGap += Math.max(0, gap);
+      const by = endedBy.get(end) ?? { sessions: 0, gap: 0 };
+      by.sessions++;
+      by.gap += Math.max(0, gap);
+      endedBy.set(end, by);
     } else {
       unexplained++;
       lost += Math.max(0, gap);
@@ -675,8 +728,11 @@ async function main(): Promise<number> {
   }
   const orphanTallies = [...tallies.keys()].filter((id) => !serverSessions.has(id)).length;
 
+  // An IDENTIFY is required for each session the shard still has, each that ended so that it
+  // could not be resumed (gateway, user, or GW-GT-13), and each whose READY never arrived.
   let required = 0;
   let requiredByEnd = 0;
+  let requiredByGiveUp = 0;
   let requiredByCut = 0;
   for (const identify of summary.identifies) {
     if (identify.outcome !== 'accepted' || identify.sessionId === null) continue;
@@ -686,11 +742,14 @@ async function main(): Promise<number> {
     else if (!tallies.has(id)) {
       required++;
       requiredByCut++;
-    } else if (end !== null && (SESSION_OVER.has(end) || end === 'resume-rejected')) {
+    } else if (end !== null && SESSION_OVER.has(end)) {
       required++;
-      requiredByEnd++;
+      if (end === 'resumes-given-up') requiredByGiveUp++;
+      else requiredByEnd++;
     }
   }
+  const unseenUserCloses = endedBy.get('user-close-1000-unseen')?.sessions ?? 0;
+  const givenUpModelled = summary.sessions.filter((s) => endOf(s.id) === 'resumes-given-up').length;
   const identifyFaults =
     (injected.get('op9-false') ?? 0) +
     (injected.get('close-4007') ?? 0) +
@@ -739,6 +798,20 @@ async function main(): Promise<number> {
       limit: 'reported',
       ok: null,
     },
+    ...(Object.keys(END_LABELS) as End[])
+      .filter((end) => endedBy.has(end))
+      .map((end) => ({
+        check: `  ended by ${END_LABELS[end]}`,
+        value: `${endedBy.get(end)!.gap} in ${endedBy.get(end)!.sessions}`,
+        limit: 'reported',
+        ok: null,
+      })),
+    {
+      check: 'sessions closed with 1000 by the user that the gateway kept (GW-CL-1)',
+      value: String(unseenUserCloses),
+      limit: '0',
+      ok: unseenUserCloses === 0,
+    },
     {
       check: 'READY/RESUMED of aborted handshakes skipped (never replayed)',
       value: String(skippedSessionEvents),
@@ -777,7 +850,7 @@ async function main(): Promise<number> {
     },
     {
       check: 'IDENTIFY sent / required',
-      value: `${summary.identifies.length} / ${required} (${SHARDS} + ${requiredByEnd} sessions ended + ${requiredByCut} cut before READY)`,
+      value: `${summary.identifies.length} / ${required} (${SHARDS} + ${requiredByEnd} sessions ended + ${requiredByGiveUp} given up after 3 RESUMEs + ${requiredByCut} cut before READY)`,
       limit: 'extra 0',
       ok: extraIdentifies === 0,
     },
@@ -786,6 +859,12 @@ async function main(): Promise<number> {
       value: String(identifyFaults),
       limit: 'info',
       ok: null,
+    },
+    {
+      check: '  shards that gave up resuming (GW-GT-13): modelled; logged by the shard',
+      value: `${givenUpModelled}; ${givenUpLogged}`,
+      limit: 'equal',
+      ok: givenUpModelled === givenUpLogged,
     },
     {
       check: 'IDENTIFY answered op 9 (identify window)',
