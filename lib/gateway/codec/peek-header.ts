@@ -52,6 +52,85 @@ export function peekHeader(message: Buffer | string): PayloadHeader | null {
 }
 
 function peekBytes(src: Buffer): PayloadHeader | null {
+  return peekDiscordOrder(src) ?? peekAnyOrder(src);
+}
+
+const LETTER_D = 0x64;
+/** `{"t":"` */
+const T_PREFIX = [OPEN_BRACE, QUOTE, LETTER_T, QUOTE, COLON, QUOTE];
+/** Longer names than any Discord dispatch name take the general walk. */
+const MAX_FAST_NAME_BYTES = 64;
+
+/**
+ * The fast path for Discord's own compact order, `{"t":"NAME","s":N,"op":N,"d":{..}}` with an
+ * object or array `d` and nothing after it: the prefix is matched byte by byte, `d` skipped in
+ * one tight loop, and the closing brace must end the message, so no key can follow `d` (a
+ * later duplicate would win in JSON.parse). Anything else, `t: null` included, returns `null`
+ * and takes the general walk ({@link peekAnyOrder}), which gives the same answers, slower.
+ */
+function peekDiscordOrder(src: Buffer): PayloadHeader | null {
+  const end = src.length;
+  // The shortest such message: {"t":"A","s":0,"op":0,"d":{}}
+  if (end < 30) return null;
+  for (let k = 0; k < T_PREFIX.length; k++) if (src[k] !== T_PREFIX[k]) return null;
+  let i = 6;
+  const nameLimit = Math.min(end, 6 + MAX_FAST_NAME_BYTES);
+  for (; i < nameLimit; i++) {
+    const c = src[i];
+    if (c === QUOTE) break;
+    // A-Z, 0-9, _: Discord's names, plain ASCII without escapes.
+    if (!((c >= 0x41 && c <= 0x5a) || (c >= DIGIT_0 && c <= DIGIT_9) || c === 0x5f)) return null;
+  }
+  if (i === 6 || i === nameLimit) return null;
+  const nameEnd = i;
+  // ,"s":
+  if (
+    src[i + 1] !== COMMA ||
+    src[i + 2] !== QUOTE ||
+    src[i + 3] !== LETTER_S ||
+    src[i + 4] !== QUOTE ||
+    src[i + 5] !== COLON
+  )
+    return null;
+  i += 6;
+  const sEnd = scanInteger(src, i, end);
+  if (sEnd < 0) return null;
+  const s = toInteger(src, i, sEnd);
+  i = sEnd;
+  // ,"op":
+  if (
+    src[i] !== COMMA ||
+    src[i + 1] !== QUOTE ||
+    src[i + 2] !== LETTER_O ||
+    src[i + 3] !== LETTER_P ||
+    src[i + 4] !== QUOTE ||
+    src[i + 5] !== COLON
+  )
+    return null;
+  i += 6;
+  const opEnd = scanInteger(src, i, end);
+  if (opEnd < 0) return null;
+  const op = toInteger(src, i, opEnd);
+  i = opEnd;
+  // ,"d":
+  if (
+    src[i] !== COMMA ||
+    src[i + 1] !== QUOTE ||
+    src[i + 2] !== LETTER_D ||
+    src[i + 3] !== QUOTE ||
+    src[i + 4] !== COLON
+  )
+    return null;
+  i += 5;
+  const first = src[i];
+  if (first !== OPEN_BRACE && first !== OPEN_BRACKET) return null;
+  i = skipValue(src, i, end);
+  if (i !== end - 1 || src[i] !== CLOSE_BRACE) return null;
+  return { op, s, t: src.toString('latin1', 6, nameEnd) };
+}
+
+/** The general walk: any key order, whitespace, duplicates, `null` values. */
+function peekAnyOrder(src: Buffer): PayloadHeader | null {
   const end = src.length;
   let i = skipSpace(src, 0, end);
   if (code(src, i) !== OPEN_BRACE) return null;

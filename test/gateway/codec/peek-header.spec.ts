@@ -233,6 +233,33 @@ describe('peekHeader fuzzed against JSON.parse', () => {
     expect(certain).toBeGreaterThan(4_000);
   });
 
+  it("GW-ENV-1: 5,000 payloads in Discord's compact order (the fast path) read as JSON.parse reads them, duplicates after d included", () => {
+    let certain = 0;
+    for (let i = 0; i < 5_000; i++) {
+      const t = pick(['"READY"', '"MESSAGE_CREATE"', '"GUILD_CREATE"', '"A_1"', 'null', '"é"']);
+      const s = pick(['1', '42', '0', '99999', 'null', '012', '1.5']);
+      const op = pick(['0', '0', '0', '11', '-1']);
+      const d = rng() < 0.5 ? randomValue(1) : `{${randomString()}:${randomValue(1)}}`;
+      const tail =
+        rng() < 0.8
+          ? ''
+          : pick([`,"t":${randomString()}`, ',"s":7', ',"op":1', ',"x":1', ' ', '\n']);
+      const text = `{"t":${t},"s":${s},"op":${op},"d":${d}${tail}}`;
+      let valid = true;
+      try {
+        JSON.parse(text);
+      } catch {
+        valid = false;
+      }
+      if (!valid) {
+        expect(() => [peekHeader(text), peekHeader(Buffer.from(text))]).not.toThrow();
+        continue;
+      }
+      if (expectNeverWrong(text) !== null) certain++;
+    }
+    expect(certain).toBeGreaterThan(2_000);
+  });
+
   it('GW-ENV-1: 5,000 random single-character mutations: never wrong when still JSON, never a throw when not', () => {
     const base = [
       '{"t":"MESSAGE_CREATE","s":12,"op":0,"d":{"content":"hi \\"op\\":1","id":"1","n":[1,{"a":null}]}}',
