@@ -93,8 +93,10 @@ export function createClient(config: ClientConfig, probe: Probe): BenchClient {
       }
       inflate.push(data, zlibSync.Z_SYNC_FLUSH);
       if (inflate.err < 0) throw new Error('inflate failed');
+      // The ceiling takes the inflated bytes too (zlib-sync copies them out on this read).
+      const inflated = inflate.result!;
       if (onStreamMessage()) return;
-      onPayload(JSON.parse(inflate.result!.toString('utf8')) as Payload);
+      onPayload(JSON.parse(inflated.toString('utf8')) as Payload);
     };
   } else if (config.compression === 'zlib-stream') {
     const inflate = zlib.createInflate({ chunkSize: 64 * 1024 });
