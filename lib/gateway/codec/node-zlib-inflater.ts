@@ -48,6 +48,9 @@ export class NodeZlibInflater extends ZlibStreamInflater {
         : this.windowLength === 0
           ? undefined
           : this.window.subarray(0, this.windowLength);
+    // Output is gathered in chunks of this size (node:zlib allocates the first one up front):
+    // a typical message inflates to a few times its compressed size, far below the 16 KiB default.
+    this.options.chunkSize = Math.min(64 * 1024, Math.max(1024, deflate.length * 8));
     let output: Buffer;
     try {
       output = inflateRawSync(deflate, this.options);
