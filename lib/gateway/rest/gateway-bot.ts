@@ -32,9 +32,9 @@ export interface FetchGatewayBotOptions {
   /** Default `DiscordBot (https://github.com/nestjs-discord-gateway/nestjs-discord-gateway, <version>)`. */
   readonly userAgent?: string;
   readonly signal?: AbortSignal;
-  /** How many times a 429 is retried after its retry-after. Default 3. */
+  /** How many times a 429, a 5xx or a network error is retried. Default 5. */
   readonly maxRetries?: number;
-  /** Paces the 429 waits. Default {@link systemClock}. */
+  /** Paces the retry waits. Default {@link systemClock}. */
   readonly clock?: Clock;
   readonly logger?: GatewayLogger;
   /** Default global `fetch`. */
@@ -46,8 +46,9 @@ const ROUTE = '/gateway/bot';
 /**
  * Fetches GET /gateway/bot (PROTOCOL.md section 12): recommended shard count, gateway URL and
  * `session_start_limit`. Sends `Authorization: Bot <token>` (GW-GT-20) and Discord's
- * `User-Agent`. A 429 is retried after its retry-after (seconds, from the body or the header),
- * waited on `clock`, up to `maxRetries` times.
+ * `User-Agent`. A 429 is retried after its retry-after (seconds, from the body or the header);
+ * a network error or a 5xx after 1 s, 2 s, 4 s, ... (capped at 30 s); each waited on `clock`,
+ * up to `maxRetries` retries in all. Other failures (401: the token was rejected) throw at once.
  *
  * @throws HttpError on a non-2xx answer or a network failure (message never holds the token or headers)
  * @throws ProtocolError when the body is not the documented shape
@@ -56,7 +57,7 @@ const ROUTE = '/gateway/bot';
 export async function fetchGatewayBot(options: FetchGatewayBotOptions): Promise<GatewayBotInfo> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
-  const maxRetries = options.maxRetries ?? 3;
+  const maxRetries = options.maxRetries ?? 5;
   const doFetch = options.fetch ?? fetch;
   const url = `${options.apiUrl.replace(/\/+$/, '')}${ROUTE}`;
   for (let attempt = 0; ; attempt++) {
@@ -74,9 +75,26 @@ export async function fetchGatewayBot(options: FetchGatewayBotOptions): Promise<
       });
     } catch (error) {
       if (options.signal?.aborted) throw new AbortedError(`GET ${ROUTE}`);
-      throw new HttpError(0, ROUTE, `GET ${ROUTE} failed: ${describeNetworkError(error)}`);
+      const cause = describeNetworkError(error);
+      if (attempt < maxRetries) {
+        const waitMs = transientBackoffMs(attempt);
+        logger.warn(
+          `GET ${ROUTE} failed (${cause}); retrying in ${waitMs} ms (${attempt + 1}/${maxRetries})`,
+        );
+        await sleep(clock, waitMs, options.signal);
+        continue;
+      }
+      throw new HttpError(0, ROUTE, `GET ${ROUTE} failed: ${cause}`);
     }
     const body = await readBody(response);
+    if (response.status >= 500 && attempt < maxRetries) {
+      const waitMs = transientBackoffMs(attempt);
+      logger.warn(
+        `GET ${ROUTE} answered HTTP ${response.status}; retrying in ${waitMs} ms (${attempt + 1}/${maxRetries})`,
+      );
+      await sleep(clock, waitMs, options.signal);
+      continue;
+    }
     if (response.status === 429 && attempt < maxRetries) {
       const waitMs = retryAfterMs(response, body);
       logger.warn(
@@ -170,8 +188,14 @@ function sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promi
 }
 
 /** Names the network failure (e.g. ECONNREFUSED) without echoing the request. */
+/** Wait before retry `attempt` (0-based) after a network error or a 5xx: 1 s, 2 s, 4 s, ... capped at 30 s. */
+function transientBackoffMs(attempt: number): number {
+  return Math.min(30_000, 1_000 * 2 ** attempt);
+}
+
 function describeNetworkError(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
   if (typeof cause?.code === 'string') return cause.code;
-  return error instanceof Error ? error.name : 'network error';
+  if (typeof cause?.message === 'string') return cause.message.slice(0, 200);
+  return error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : 'network error';
 }

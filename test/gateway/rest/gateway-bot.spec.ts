@@ -7,6 +7,15 @@ import { AbortedError, HttpError, ProtocolError } from '../../../lib/gateway/err
 import { fetchGatewayBot } from '../../../lib/gateway/rest/gateway-bot.js';
 import { DEFAULT_USER_AGENT, LIBRARY_VERSION } from '../../../lib/gateway/rest/user-agent.js';
 
+/** Waits in real time (HTTP round trips on loopback) until `condition` holds. */
+async function realUntil(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition still false');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
 const TOKEN = 'MTIzNDU2Nzg5MDEyMzQ1Njc4.Gabcde.secret-token-value';
 const BODY = {
   url: 'wss://gateway.discord.gg/',
@@ -134,17 +143,36 @@ describe('fetchGatewayBot (PROTOCOL.md section 12)', () => {
     }
   });
 
-  it('a network failure is an HttpError with status 0 naming the cause', async () => {
+  it('a network failure is retried after 1 s, then 2 s, then an HttpError with status 0 naming the cause', async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
-    const error = (await fetchGatewayBot({ apiUrl, token: TOKEN }).catch(
+    const clock = new ManualClock();
+    const settled = fetchGatewayBot({ apiUrl, token: TOKEN, clock, maxRetries: 2 }).catch(
       (e: unknown) => e,
-    )) as HttpError;
+    );
+    await realUntil(() => clock.pendingTimers === 1);
+    expect(clock.nextDueAt()).toBe(1_000);
+    await clock.advance(1_000);
+    await realUntil(() => clock.pendingTimers === 1);
+    expect(clock.nextDueAt()).toBe(3_000);
+    await clock.advance(2_000);
+    const error = (await settled) as HttpError;
     expect(error).toBeInstanceOf(HttpError);
     expect(error.status).toBe(0);
     expect(error.message).toContain('ECONNREFUSED');
     expect(inspect(error, { depth: 5 })).not.toContain(TOKEN);
     server = createServer().listen(0);
+  });
+
+  it('a 5xx is retried after 1 s, then the answer is used', async () => {
+    const clock = new ManualClock();
+    replies.push({ status: 502, body: {} });
+    replies.push({ status: 200, body: BODY });
+    const answer = fetchGatewayBot({ apiUrl, token: TOKEN, clock });
+    await realUntil(() => clock.pendingTimers === 1);
+    expect(clock.nextDueAt()).toBe(1_000);
+    await clock.advance(1_000);
+    await expect(answer).resolves.toMatchObject({ shards: BODY.shards });
   });
 
   it('a body of the wrong shape is a ProtocolError', async () => {
