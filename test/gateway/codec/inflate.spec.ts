@@ -2,6 +2,8 @@ import { constants, createDeflate } from 'node:zlib';
 import { DecodeError } from '../../../lib/gateway/errors/errors.js';
 import {
   FzstdInflater,
+  ZstdNapiInflater,
+  loadZstdNapi,
   NodeZlibInflater,
   ZlibSyncInflater,
   createInflater,
@@ -249,8 +251,17 @@ describe('zlib-stream inflaters on generated streams (GW-EN-4)', () => {
   });
 });
 
+const zstdNapiAvailable = loadZstdNapi() !== null;
 const zstdImplementations: [string, (limits: InflaterLimits) => Inflater][] = [
   ['fzstd', (limits) => new FzstdInflater(limits)],
+  ...(zstdNapiAvailable
+    ? [
+        ['zstd-napi', (limits: InflaterLimits) => new ZstdNapiInflater(limits)] as [
+          string,
+          (limits: InflaterLimits) => Inflater,
+        ],
+      ]
+    : []),
 ];
 
 describeWithFixtures('zstd-stream vectors (GW-EN-5)', () => {
@@ -317,9 +328,9 @@ describe('createInflater', () => {
     expect(inflater.implementation).toBe(zlibSyncAvailable ? 'zlib-sync' : 'node:zlib');
   });
 
-  it('GW-EN-5: zstd-stream uses fzstd, synchronous on every runtime', () => {
+  it('GW-EN-5: zstd-stream uses zstd-napi when it loads, else fzstd; synchronous either way', () => {
     const inflater = createInflater('zstd-stream', LIMITS);
-    expect(inflater.implementation).toBe('fzstd');
+    expect(inflater.implementation).toBe(zstdNapiAvailable ? 'zstd-napi' : 'fzstd');
   });
 
   it('GW-GT-9: every call returns a new, independent context', () => {
