@@ -38,7 +38,7 @@ export const END_MARKER = '!bench-end';
 /** Guilds, Guild Members, Guild Presences, Guild Messages, Reactions, Typing, Message Content. */
 export const BENCH_INTENTS = 1 | 2 | 256 | 512 | 1024 | 2048 | 32768;
 
-export type Compression = 'none' | 'zlib-stream';
+export type Compression = 'none' | 'zlib-stream' | 'zstd-stream';
 export type Encoding = 'json' | 'etf';
 
 export type ClientKind =

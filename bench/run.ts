@@ -123,6 +123,38 @@ const SCENARIOS: readonly Scenario[] = [
     compression: 'zlib-stream',
     encoding: 'etf',
   },
+  {
+    id: 'd-zstd',
+    label: '(d) bare: ws + zstd-napi + JSON.parse',
+    kind: 'bare-sync',
+    compression: 'zstd-stream',
+  },
+  {
+    id: 'f-zstd',
+    label: '(f) ceiling: ws + zstd-napi, no decode',
+    kind: 'bare-recv',
+    compression: 'zstd-stream',
+  },
+  {
+    id: 'a-zstd',
+    label: '(a) Cluster, listener (zstd-napi)',
+    kind: 'cluster',
+    compression: 'zstd-stream',
+  },
+  {
+    id: 'a-zstd-filtered',
+    label: '(a) Cluster, MESSAGE_CREATE only',
+    kind: 'cluster',
+    compression: 'zstd-stream',
+    filtered: true,
+  },
+  {
+    id: 'a-zstd-nonative',
+    label: '(a) Cluster, no native addons (fzstd)',
+    kind: 'cluster',
+    compression: 'zstd-stream',
+    noNative: true,
+  },
 ];
 
 const args = process.argv.slice(2);
@@ -386,10 +418,16 @@ async function main(): Promise<void> {
   for (const [title, compression] of [
     ['Uncompressed', 'none'],
     ['zlib-stream', 'zlib-stream'],
+    [
+      'zstd-stream (no @discordjs/ws client: its zstd needs node:zlib zstd, Node >= 22.15)',
+      'zstd-stream',
+    ],
   ] as const) {
     const group = [...rows.values()].filter((r) => r.scenario.compression === compression);
     if (group.length === 0) continue;
-    const bare = rows.get(compression === 'none' ? 'd-none' : 'd-zlib');
+    const bare = rows.get(
+      { none: 'd-none', 'zlib-stream': 'd-zlib', 'zstd-stream': 'd-zstd' }[compression],
+    );
     const djs = rows.get(compression === 'none' ? 'c-none' : 'c-zlib-sync');
     lines.push('', `### ${title}`, '');
     lines.push(
@@ -400,7 +438,7 @@ async function main(): Promise<void> {
       const ratio = (other: Row | undefined): string =>
         other ? `${(other.usPerEvent / row.usPerEvent).toFixed(2)}x` : '-';
       const wireNote =
-        compression === 'zlib-stream' && row.wirePerEvent > 0.6 * jsonPerEvent
+        compression !== 'none' && row.wirePerEvent > 0.6 * jsonPerEvent
           ? ' **(compression NOT in effect)**'
           : '';
       lines.push(
@@ -467,6 +505,8 @@ function targets(rows: Map<string, Row>): string[] {
     check('no native addons vs @discordjs/ws ZlibNative', 'a-zlib-nonative', 'c-zlib-native', 2.5),
     check('filtered vs full-decode bare, uncompressed', 'a-none-filtered', 'd-none', 3),
     check('filtered vs full-decode bare, zlib-stream', 'a-zlib-filtered', 'd-zlib', 2),
+    check('zstd-napi vs bare zstd-napi (d)', 'a-zstd', 'd-zstd', 0.85),
+    check('filtered vs full-decode bare, zstd-stream', 'a-zstd-filtered', 'd-zstd', 2),
     check('Nest vs Cluster listener, uncompressed', 'b-none', 'a-none', 0.9),
     check('Nest vs Cluster listener, zlib-stream', 'b-zlib', 'a-zlib', 0.9),
   ];

@@ -1,7 +1,8 @@
 /**
  * (d) The bare limit: a minimal `ws` client that inflates (zlib-sync, synchronously) and
  * JSON.parses each message and does nothing else; (e) the same inflating through node:zlib's
- * async stream. Only what the handshake needs: HELLO, IDENTIFY, heartbeats.
+ * async stream; for zstd-stream, zstd-napi's synchronous streaming context. Only what the
+ * handshake needs: HELLO, IDENTIFY, heartbeats.
  */
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
@@ -16,6 +17,12 @@ interface ZlibSync {
     result: Buffer | null;
   };
   Z_SYNC_FLUSH: number;
+}
+
+interface ZstdNapi {
+  DCtx: new () => {
+    decompressStream(output: Uint8Array, input: Uint8Array): [number, number, number];
+  };
 }
 
 interface Payload {
@@ -69,7 +76,25 @@ export function createClient(config: ClientConfig, probe: Probe): BenchClient {
   };
 
   let onBinary: (data: Buffer) => void = () => {};
-  if (config.compression === 'zlib-stream' && config.kind !== 'bare-async') {
+  if (config.compression === 'zstd-stream') {
+    const zstd = createRequire(import.meta.url)('zstd-napi/binding') as ZstdNapi;
+    const context = new zstd.DCtx();
+    const output = Buffer.allocUnsafe(64 * 1024);
+    probe.path = 'zstd-napi';
+    onBinary = (data) => {
+      const parts: Buffer[] = [];
+      let input = data;
+      for (;;) {
+        const [, produced, consumed] = context.decompressStream(output, input);
+        if (produced > 0) parts.push(Buffer.from(output.subarray(0, produced)));
+        input = input.subarray(consumed);
+        if (produced < output.length && input.length === 0) break;
+      }
+      if (onStreamMessage()) return;
+      const text = (parts.length === 1 ? parts[0] : Buffer.concat(parts)).toString('utf8');
+      onPayload(JSON.parse(text) as Payload);
+    };
+  } else if (config.compression === 'zlib-stream' && config.kind !== 'bare-async') {
     const zlibSync = createRequire(import.meta.url)('zlib-sync') as ZlibSync;
     const inflate = new zlibSync.Inflate({ chunkSize: 64 * 1024 });
     const pending: Buffer[] = [];
