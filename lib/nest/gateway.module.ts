@@ -74,14 +74,21 @@ export class GatewayModule
     super();
   }
 
-  onApplicationBootstrap(): void {
+  /**
+   * Starts the shards after every handler is bound. Bootstrap waits only for what can fail
+   * for certain before a shard connects (GET /gateway/bot: a rejected token; the identify
+   * budget), so such a failure fails the application's start instead of leaving it running
+   * without a gateway. Reaching Active is not awaited: a large bot takes minutes to identify
+   * every shard (`ClusterService.waitUntilReady()` waits for it).
+   */
+  async onApplicationBootstrap(): Promise<void> {
     if (!this.options.connectOnBootstrap) {
       this.logger.log(CONNECT_ON_BOOTSTRAP_OFF);
       return;
     }
-    // Not awaited: a large bot takes minutes to identify every shard, and the application
-    // should not wait for that. The cluster logs its own start failure.
+    // Its failure is logged by the cluster and surfaces through waitUntilStarted/Ready.
     this.cluster.up().catch(() => undefined);
+    await this.cluster.waitUntilStarted();
   }
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {

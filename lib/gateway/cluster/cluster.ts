@@ -148,11 +148,10 @@ export class Cluster {
   private readonly guildsReady = new Map<number, ShardGuildsReadyData | null>();
   private clusterReadyEmitted = false;
   private guildsReadyEmitted = false;
-  private readonly ready: {
-    promise: Promise<void>;
-    resolve: () => void;
-    reject: (error: unknown) => void;
-  };
+  /** Settles at CLUSTER_READY, or with the start's failure. */
+  private readonly ready = deferred();
+  /** Settles once up() created every shard (they are connecting), or with the start's failure. */
+  private readonly started = deferred();
   private progressListeners: ((progress: ClusterProgress) => void)[] = [];
 
   /**
@@ -170,14 +169,6 @@ export class Cluster {
     this.count = this.config.shards.kind === 'recommended' ? 0 : this.config.shards.shardCount;
     this.baseFlags = this.config.eventTypes;
     this.effectiveFlags = this.baseFlags;
-    let resolve!: () => void;
-    let reject!: (error: unknown) => void;
-    const promise = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    promise.catch(() => undefined);
-    this.ready = { promise, resolve, reject };
   }
 
   /** Ids of the shards this cluster runs, ascending; empty until {@link up} created them. */
@@ -295,6 +286,7 @@ export class Cluster {
    * @throws (rejects) UnknownShardError; the shard's PayloadTooLargeError / ShardClosedError.
    */
   async command(shardId: number, payload: CommandPayload): Promise<void> {
+    await this.shardsCreated();
     return this.shard(shardId).send(payload);
   }
 
@@ -303,11 +295,13 @@ export class Cluster {
    * @throws (rejects) UnknownShardError when that shard runs in another process.
    */
   async commandForGuild(guildId: string, payload: CommandPayload): Promise<void> {
+    await this.shardsCreated();
     return this.shard(this.shardIdForGuild(guildId)).send(payload);
   }
 
   /** Sends a payload through every shard; rejects with the first failure (the others are still sent). */
   async broadcast(payload: CommandPayload): Promise<void> {
+    await this.shardsCreated();
     await Promise.all(this.ids.map((id) => this.shard(id).send(payload)));
   }
 
@@ -316,6 +310,7 @@ export class Cluster {
    * at most 5 per 20 s per shard). @throws (rejects) CommandError, UnknownShardError.
    */
   async updatePresence(data: GatewayPresenceUpdateData, shardId?: number): Promise<void> {
+    await this.shardsCreated();
     const ids = shardId === undefined ? this.ids : [shardId];
     await Promise.all(ids.map((id) => this.shard(id).updatePresence(data)));
   }
@@ -390,6 +385,7 @@ export class Cluster {
         throw new AbortedError('cluster start');
       }
       this.ready.reject(error);
+      this.started.reject(error);
       this.logger.error(`Cluster failed to start: ${describe(error)}`);
       await this.shutdown(RESUMABLE_CLOSE_CODE);
       throw error;
@@ -400,6 +396,17 @@ export class Cluster {
   /** Resolves at CLUSTER_READY (every shard Active); rejects when {@link up} fails. */
   waitUntilReady(): Promise<void> {
     return this.ready.promise;
+  }
+
+  /**
+   * Resolves once {@link up} has done what can fail for certain before any shard connects
+   * (GET /gateway/bot, loading stored sessions, the identify budget check) and created every
+   * shard; the shards are then connecting. Rejects with the error that made {@link up} fail.
+   * Cheap to await where a start must fail fast (a rejected token, no budget) without waiting
+   * for every shard to be Active.
+   */
+  waitUntilStarted(): Promise<void> {
+    return this.started.promise;
   }
 
   /**
@@ -492,6 +499,7 @@ export class Cluster {
       shard.addListener((event) => this.onShardEvent(event));
     });
     this.ids = ids;
+    this.started.resolve();
     this.logger.log(
       `Cluster starting ${ids.length} of ${this.count} shards: ${this.storedPending.size} resume, ${needed} identify`,
     );
@@ -501,7 +509,10 @@ export class Cluster {
         this.shard(id)
           .connect()
           .catch((error: unknown) => {
-            this.logger.error(`Shard ${id} failed to start: ${describe(error)}`);
+            // A shard closed by down() mid-start is no failure worth an error line.
+            if (this.phase !== 'stopped') {
+              this.logger.error(`Shard ${id} failed to start: ${describe(error)}`);
+            }
             throw error;
           }),
       ),
@@ -558,6 +569,14 @@ export class Cluster {
     }
   }
 
+  /**
+   * Commands issued while {@link up} is still fetching GET /gateway/bot wait for the shards to
+   * exist, then queue on their shard like any command sent before READY.
+   */
+  private async shardsCreated(): Promise<void> {
+    if (this.phase === 'starting' && this.shardMap.size === 0) await this.started.promise;
+  }
+
   private checkNotStopped(): void {
     if (this.phase === 'stopped') throw new AbortedError('cluster start');
   }
@@ -600,6 +619,7 @@ export class Cluster {
     );
     for (const buffer of [...this.buffers]) buffer.end();
     this.ready.reject(new AbortedError('cluster start'));
+    this.started.reject(new AbortedError('cluster start'));
     if (wasPhase !== 'idle') {
       this.logger.log(
         resumable
@@ -787,4 +807,20 @@ function recordPathFor(path: string, shardId: number, shards: number): string {
 
 function describe(error: unknown): string {
   return error instanceof GatewayError || error instanceof Error ? error.message : String(error);
+}
+
+/** A promise with its settle functions; its rejection is marked handled (callers await it). */
+function deferred(): {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+} {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
