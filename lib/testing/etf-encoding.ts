@@ -14,7 +14,7 @@ import type { PayloadEncoder } from './encoding.js';
  * Client messages are decoded strictly: a map key that is an atom is refused (Discord answers
  * 4002, GW-EN-2), as is anything malformed or with trailing bytes.
  *
- * Register it with `FakeGateway.start({ encodings: { etf: etfEncoder } })`.
+ * Built into every FakeGateway (`encoding=etf`); exported for tests that decode ETF themselves.
  */
 export const etfEncoder: PayloadEncoder = {
   name: 'etf',

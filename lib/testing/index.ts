@@ -5,6 +5,7 @@ export type { ConnectionInit, MalformedKind } from './connection.js';
 export { realClock } from './clock.js';
 export type { FakeClock, FakeTimerHandle } from './clock.js';
 export { jsonEncoder } from './encoding.js';
+export { etfEncoder } from './etf-encoding.js';
 export type { PayloadEncoder } from './encoding.js';
 export { supportsZstd } from './compression.js';
 export type { TransportCompression } from './compression.js';

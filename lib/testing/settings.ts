@@ -1,4 +1,5 @@
 import { jsonEncoder, type PayloadEncoder } from './encoding.js';
+import { etfEncoder } from './etf-encoding.js';
 import { PRIVILEGED_INTENTS } from './intents.js';
 import type { AckForm, ConnectionScript, FakeGatewayOptions } from './types.js';
 
@@ -48,7 +49,10 @@ export function resolveSettings(options: FakeGatewayOptions): FakeGatewaySetting
     heartbeatIntervalMs < REAL_INTERVAL_MS
       ? Math.max(1, Math.round((REAL_SEND_WINDOW_MS * heartbeatIntervalMs) / REAL_INTERVAL_MS))
       : REAL_SEND_WINDOW_MS;
-  const encodings = new Map<string, PayloadEncoder>([['json', jsonEncoder]]);
+  const encodings = new Map<string, PayloadEncoder>([
+    ['json', jsonEncoder],
+    ['etf', etfEncoder],
+  ]);
   for (const [name, encoder] of Object.entries(options.encodings ?? {}))
     encodings.set(name, encoder);
   return {

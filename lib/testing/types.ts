@@ -138,7 +138,7 @@ export interface FakeGatewayOptions {
   /** Answer op 3 with a PRESENCE_UPDATE of the bot. Default false. */
   echoPresence?: boolean;
 
-  /** Payload encoders by `encoding=` name. Default `{ json }`; add `etf` here. */
+  /** Payload encoders by `encoding=` name, added to the built-in `json` and `etf`. */
   encodings?: Readonly<Record<string, PayloadEncoder>>;
   /** Bounds on the record. */
   recording?: RecordingLimits;

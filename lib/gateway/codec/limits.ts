@@ -9,7 +9,7 @@ export const MAX_DEFLATE_RATIO = 1032;
 /** The error thrown when a message would inflate past its cap. */
 export function inflatedTooLarge(limit: number): DecodeError {
   return new DecodeError(
-    `Inflated gateway message exceeds limits.maxInflatedBytes (${limit} bytes); dropped as a decompression bomb`,
+    `Inflated gateway message exceeds limits.maxInflatedBytes (${limit} bytes); not decoded (decompression bomb cap)`,
   );
 }
 

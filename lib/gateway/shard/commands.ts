@@ -164,6 +164,9 @@ function check<T extends object>(op: number, schema: new () => T, d: unknown): T
   if (typeof d !== 'object' || d === null || Array.isArray(d)) {
     throw new CommandError(op, [{ path: 'd', rule: 'must be an object' }]);
   }
+  if (hasCycle(d)) {
+    throw new CommandError(op, [{ path: 'd', rule: 'must not contain a circular reference' }]);
+  }
   const instance = plainToInstance(schema, d);
   const issues = toIssues(validateSync(instance, VALIDATOR_OPTIONS), UNKNOWN_FIELD);
   droppedKeys(d, instance, UNKNOWN_FIELD, '', issues);
@@ -345,4 +348,14 @@ export function serializePayload(
       : frame.byteLength;
   if (size > MAX_PAYLOAD_BYTES) throw new PayloadTooLargeError(payload.op, size);
   return frame;
+}
+
+/** Whether `value` reaches itself (validation and encoding would both recurse forever). */
+function hasCycle(value: unknown, ancestors: object[] = []): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (ancestors.includes(value)) return true;
+  ancestors.push(value);
+  for (const child of Object.values(value)) if (hasCycle(child, ancestors)) return true;
+  ancestors.pop();
+  return false;
 }

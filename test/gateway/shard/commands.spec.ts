@@ -314,6 +314,19 @@ describe('buildCommand: the raw { op, d } path', () => {
     );
   });
 
+  it('refuses a circular d of a documented command with a CommandError, not a stack overflow', () => {
+    const d: Record<string, unknown> = {
+      since: null,
+      activities: [],
+      status: 'online',
+      afk: false,
+    };
+    d.self = d;
+    expect(issuesOf(() => buildCommand({ op: 3, d }), 3)).toEqual([
+      { path: 'd', rule: 'must not contain a circular reference' },
+    ]);
+  });
+
   it('passes other opcodes with their d, undefined becoming null', () => {
     expect(buildCommand({ op: 99, d: { anything: [1, 2] } })).toEqual({
       op: 99,

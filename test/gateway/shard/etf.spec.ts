@@ -81,8 +81,8 @@ describeWithErlpack('Shard with encoding etf against the FakeGateway (GW-EN-2, G
     });
   }
 
-  it('sends commands as ETF (op 3 presence reaches the fake decoded)', async () => {
-    h = await harness({ encodings: { etf: etfEncoder } }, { encoding: 'etf' });
+  it('sends commands as ETF to a default FakeGateway (etf is built in; op 3 reaches it decoded)', async () => {
+    h = await harness({}, { encoding: 'etf' });
     await h.shard.connect();
     await h.shard.updatePresence({ status: 'idle', activities: [], afk: false, since: null });
     const connection = h.gw.connections[0];
