@@ -37,7 +37,7 @@ export class StatsService implements OnModuleDestroy {
   private print(): void {
     const seconds = Math.max(0.001, (Date.now() - this.windowStart) / 1000);
     const rates = [...this.counts.entries()]
-      .filter(([type]) => !type.startsWith('SHARD_'))
+      .filter(([type]) => !type.startsWith('SHARD_') && !type.startsWith('CLUSTER_'))
       .sort((a, b) => b[1] - a[1])
       .map(([type, n]) => `${type} ${(n / seconds).toFixed(1)}/s`)
       .join(', ');

@@ -31,7 +31,8 @@ export const SAVED_BUFFER_TAIL = 2_000;
 /** Writes the state atomically (temp file, then rename). */
 export async function saveState(path: string, state: GatewayState): Promise<void> {
   const temp = `${path}.${process.pid}.tmp`;
-  await writeFile(temp, JSON.stringify(state));
+  // Owner-only: it names sessions a client could resume (and a hash of their token).
+  await writeFile(temp, JSON.stringify(state), { mode: 0o600 });
   await rename(temp, path);
 }
 
