@@ -16,6 +16,8 @@ export class Connection {
   heartbeat: Heartbeat | null = null;
   /** The send budget of this connection (GW-RL-1: it resets with each connection); from HELLO. */
   limiter: CommandRateLimiter | null = null;
+  /** The WebSocket opened (the upgrade succeeded). */
+  opened = false;
   /** HELLO arrived on this connection. */
   helloReceived = false;
   /** IDENTIFY or RESUME was sent. */

@@ -563,6 +563,7 @@ export class Shard {
 
   private onOpen(conn: Connection): void {
     if (conn !== this.conn || conn.ended) return;
+    conn.opened = true;
     conn.clearTimers();
     if (this.config.compression !== 'none') {
       try {
@@ -603,9 +604,16 @@ export class Shard {
     const closeCode = code === 1005 || code === 1006 ? null : code;
     const text = reason.toString('utf8').slice(0, MAX_REASON_LENGTH);
     const policy = closeCodePolicy(closeCode);
-    this.logger.warn(
-      `${this.prefix} connection closed by the gateway: ${closeCode ?? 'no close frame'} (${policy.reason}${text ? `: ${text}` : ''})`,
-    );
+    if (conn.opened) {
+      this.logger.warn(
+        closeCode === null
+          ? `${this.prefix} connection lost without a close frame (${policy.reason})`
+          : `${this.prefix} connection closed by the gateway with ${closeCode} (${policy.reason}${text ? `: ${text}` : ''})`,
+      );
+    } else {
+      // The socket never opened; onSocketError already said why (refused, 503, DNS, ...).
+      this.logger.debug(`${this.prefix} the connection attempt ended before the socket opened`);
+    }
     this.endConnection(conn, null);
     this.connectionEnded(conn, closeCode, text || policy.reason, policy.action);
   }
@@ -734,7 +742,10 @@ export class Shard {
     this.cancelReconnect();
     this.stopGuildTracking();
     if (this.conn !== null) this.endConnection(this.conn, RECONNECT_CLOSE_CODE);
-    this.logger.error(`${this.prefix} ${error.message}`);
+    // FatalCloseError messages name the shard already.
+    this.logger.error(
+      error instanceof FatalCloseError ? error.message : `${this.prefix} ${error.message}`,
+    );
     this.setState(ShardState.FatallyClosed);
     this.emit(EventType.ShardDisconnected, { code, reason: error.message, next: 'stop' });
     this.emit(EventType.ShardFatal, { code, error });
