@@ -153,6 +153,8 @@ export class Cluster {
   /** Settles once up() created every shard (they are connecting), or with the start's failure. */
   private readonly started = deferred();
   private progressListeners: ((progress: ClusterProgress) => void)[] = [];
+  /** The last progress emitted: an unchanged one is not emitted again. */
+  private lastProgress: ClusterProgress | null = null;
 
   /**
    * @param options see `ClusterOptions` (token and intents required).
@@ -777,12 +779,24 @@ export class Cluster {
     if (this.progressListeners.length === 0) return;
     let ready = 0;
     for (const shard of this.shardMap.values()) if (shard.state === ShardState.Active) ready++;
+    const eta = this.insight?.eta() ?? null;
     const progress: ClusterProgress = {
       ready,
       total: this.ids.length,
-      etaMs: this.insight?.eta() ?? null,
+      etaMs: eta === null ? null : Math.ceil(eta),
       waitingForBudgetResetAt: this.insight?.waitingForBudgetResetAt ?? null,
     };
+    const last = this.lastProgress;
+    if (
+      last !== null &&
+      last.ready === progress.ready &&
+      last.total === progress.total &&
+      last.etaMs === progress.etaMs &&
+      last.waitingForBudgetResetAt === progress.waitingForBudgetResetAt
+    ) {
+      return;
+    }
+    this.lastProgress = progress;
     for (const listener of this.progressListeners) {
       try {
         listener(progress);
