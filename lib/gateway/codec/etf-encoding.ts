@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import { DecodeError } from '../errors/errors.js';
 import type { PayloadEncoding } from './payload-encoding.js';
+import { optionalAddon } from './optional-addon.js';
 
 /** The part of the optional `erlpack` addon this module uses. */
 interface Erlpack {
@@ -8,22 +8,11 @@ interface Erlpack {
   unpack(data: Buffer): unknown;
 }
 
-let erlpack: Erlpack | null | undefined;
-
 /**
  * The `erlpack` addon (an optional dependency), or `null` when it is not installed or did not
  * build. Loaded once, on first use.
  */
-export function loadErlpack(): Erlpack | null {
-  if (erlpack === undefined) {
-    try {
-      erlpack = createRequire(import.meta.url)('erlpack') as Erlpack;
-    } catch {
-      erlpack = null;
-    }
-  }
-  return erlpack;
-}
+export const loadErlpack = optionalAddon<Erlpack>('erlpack');
 
 /**
  * The ETF encoding (PROTOCOL.md GW-EN-2, GW-GT-16) through `erlpack`, or `null` when erlpack

@@ -1,8 +1,8 @@
-import { createRequire } from 'node:module';
 import { DecodeError } from '../errors/errors.js';
 import type { InflaterLimits } from './inflater.js';
 import { MAX_DEFLATE_RATIO, inflatedTooLarge } from './limits.js';
 import { ZlibStreamInflater } from './zlib-stream-inflater.js';
+import { optionalAddon } from './optional-addon.js';
 
 /** The part of the optional `zlib-sync` addon this module uses. */
 interface ZlibSyncModule {
@@ -16,22 +16,11 @@ interface ZlibSyncContext {
   readonly result: Buffer | string | null;
 }
 
-let zlibSync: ZlibSyncModule | null | undefined;
-
 /**
  * The `zlib-sync` addon (an optional dependency), or `null` when it is not installed or did not
  * build. Loaded once, on first use.
  */
-export function loadZlibSync(): ZlibSyncModule | null {
-  if (zlibSync === undefined) {
-    try {
-      zlibSync = createRequire(import.meta.url)('zlib-sync') as ZlibSyncModule;
-    } catch {
-      zlibSync = null;
-    }
-  }
-  return zlibSync;
-}
+export const loadZlibSync = optionalAddon<ZlibSyncModule>('zlib-sync');
 
 /** Output grows in steps of this many bytes inside the addon. */
 const CHUNK_SIZE = 64 * 1024;

@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import { DecodeError } from '../errors/errors.js';
 import type { Inflater, InflaterLimits } from './inflater.js';
 import { checkMaxInflatedBytes, inflatedTooLarge, inflaterUnusable } from './limits.js';
+import { optionalAddon } from './optional-addon.js';
 
 /** The part of the optional `zstd-napi` addon's binding this module uses. */
 interface ZstdNapiBinding {
@@ -12,22 +12,11 @@ interface ZstdDecompressionContext {
   decompressStream(output: Uint8Array, input: Uint8Array): [number, number, number];
 }
 
-let zstdNapi: ZstdNapiBinding | null | undefined;
-
 /**
  * The `zstd-napi` addon (an optional dependency), or `null` when it is not installed or did
  * not build. Loaded once, on first use.
  */
-export function loadZstdNapi(): ZstdNapiBinding | null {
-  if (zstdNapi === undefined) {
-    try {
-      zstdNapi = createRequire(import.meta.url)('zstd-napi/binding') as ZstdNapiBinding;
-    } catch {
-      zstdNapi = null;
-    }
-  }
-  return zstdNapi;
-}
+export const loadZstdNapi = optionalAddon<ZstdNapiBinding>('zstd-napi/binding');
 
 /** Output is drained through a buffer of this size, reused for every message. */
 const OUTPUT_BYTES = 64 * 1024;

@@ -1,19 +1,11 @@
-import { createRequire } from 'node:module';
+import { optionalAddon } from '../codec/optional-addon.js';
 
-let bufferutil: boolean | undefined;
+const loadBufferutil = optionalAddon<object>('bufferutil');
 
 /**
  * Whether `ws` masks and unmasks frames with the optional `bufferutil` addon (else with its
  * JS fallback, slower on large frames). Checked once, for a debug log line.
  */
 export function hasBufferutil(): boolean {
-  if (bufferutil === undefined) {
-    try {
-      createRequire(import.meta.url)('bufferutil');
-      bufferutil = true;
-    } catch {
-      bufferutil = false;
-    }
-  }
-  return bufferutil;
+  return loadBufferutil() !== null;
 }
