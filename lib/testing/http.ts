@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FakeClock } from './clock.js';
 import type { IdentifyLimits } from './identify-limits.js';
 import type { GatewayRecord, HttpRequestRecord } from './recording.js';
-import type { TrafficGenerator } from './traffic.js';
+import { messageFields, type TrafficGenerator } from './traffic.js';
 
 /** A scripted 429 for the next `count` requests to `path`. */
 export interface HttpRateLimitOptions {
@@ -137,22 +137,14 @@ export class RestApi {
     const fields =
       typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
     return {
-      id: this.ctx.traffic.nextId(),
-      channel_id: channelId,
-      author: this.ctx.traffic.botUser,
-      content: typeof fields.content === 'string' ? fields.content : '',
-      timestamp: new Date().toISOString(),
-      edited_timestamp: null,
-      tts: false,
-      mention_everyone: false,
-      mentions: [],
-      mention_roles: [],
-      attachments: [],
+      ...messageFields(
+        this.ctx.traffic.nextId(),
+        channelId,
+        this.ctx.traffic.botUser,
+        typeof fields.content === 'string' ? fields.content : '',
+        Date.now(),
+      ),
       embeds: Array.isArray(fields.embeds) ? fields.embeds : [],
-      components: [],
-      pinned: false,
-      type: 0,
-      flags: 0,
       ...(fields.message_reference ? { message_reference: fields.message_reference } : {}),
     };
   }

@@ -449,24 +449,9 @@ export class TrafficGenerator {
         ? this.random.pick(['!ping', '!presence'])
         : this.random.pick(SENTENCES));
     return {
-      id: this.nextId(),
-      channel_id: channel.id,
+      ...messageFields(this.nextId(), channel.id, author, text, this.timeMs),
       guild_id: guild.id,
-      author,
       member,
-      content: text,
-      timestamp: new Date(this.timeMs).toISOString(),
-      edited_timestamp: null,
-      tts: false,
-      mention_everyone: false,
-      mentions: [],
-      mention_roles: [],
-      attachments: [],
-      embeds: [],
-      components: [],
-      pinned: false,
-      type: 0,
-      flags: 0,
       channel_type: 0,
     };
   }
@@ -475,24 +460,7 @@ export class TrafficGenerator {
   directMessage(content: string): Record<string, unknown> {
     const guild = this.random.pick(this.guilds);
     const author = this.randomMember(guild);
-    return {
-      id: this.nextId(),
-      channel_id: this.nextId(),
-      author: author.user,
-      content,
-      timestamp: new Date(this.timeMs).toISOString(),
-      edited_timestamp: null,
-      tts: false,
-      mention_everyone: false,
-      mentions: [],
-      mention_roles: [],
-      attachments: [],
-      embeds: [],
-      components: [],
-      pinned: false,
-      type: 0,
-      flags: 0,
-    };
+    return messageFields(this.nextId(), this.nextId(), author.user, content, this.timeMs);
   }
 
   /** Generator state to persist (PRNG state, stream time, id counters). */
@@ -649,4 +617,35 @@ export class TrafficGenerator {
       channels,
     };
   }
+}
+
+/**
+ * The fields every MESSAGE_CREATE `d` has (a default message, type 0), as documented for the
+ * message object; guild messages add `guild_id`, `member` and `channel_type`.
+ */
+export function messageFields(
+  id: string,
+  channelId: string,
+  author: unknown,
+  content: string,
+  timeMs: number,
+): Record<string, unknown> {
+  return {
+    id,
+    channel_id: channelId,
+    author,
+    content,
+    timestamp: new Date(timeMs).toISOString(),
+    edited_timestamp: null,
+    tts: false,
+    mention_everyone: false,
+    mentions: [],
+    mention_roles: [],
+    attachments: [],
+    embeds: [],
+    components: [],
+    pinned: false,
+    type: 0,
+    flags: 0,
+  };
 }
