@@ -19,6 +19,7 @@ import {
   EventTypeFlags,
   messageContentMissing,
   missingIntentsFor,
+  ShardClosedError,
   type Cluster,
   type GatewayEvent,
 } from '../gateway/index.js';
@@ -36,6 +37,7 @@ import {
   EXPLICIT_EVENT_TYPES_EXCLUDE,
   GUARD_REJECTED,
   HANDLER_BOUND,
+  HANDLER_COMMAND_DROPPED,
   HANDLER_FAILED,
   MISSING_INTENTS,
   MISSING_MESSAGE_CONTENT,
@@ -251,6 +253,12 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
   private fail(name: string, event: GatewayEvent, error: unknown): void {
     if (this.contextCreator.isGuardRejection(error)) {
       this.logger.debug(GUARD_REJECTED(name, event.type, event.shardId));
+      return;
+    }
+    if (error instanceof ShardClosedError) {
+      // The shard was closed on purpose (shutdown, close()): commands still queued on it are
+      // dropped, which is no handler bug. A fatal close has logged its own error already.
+      this.logger.debug(HANDLER_COMMAND_DROPPED(name, event.type, event.shardId));
       return;
     }
     this.logger.error(

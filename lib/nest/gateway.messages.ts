@@ -10,6 +10,9 @@ export const handlerName = (className: string, methodName: string): string =>
 export const HANDLER_FAILED = (handler: string, type: string, shardId: number): string =>
   `Handler ${handler} failed on ${type} (shard ${shardId}); other handlers and the shard go on`;
 
+export const HANDLER_COMMAND_DROPPED = (handler: string, type: string, shardId: number): string =>
+  `Handler ${handler} on ${type} (shard ${shardId}): its command was not sent, the shard was closed`;
+
 export const GUARD_REJECTED = (handler: string, type: string, shardId: number): string =>
   `A guard rejected ${type} (shard ${shardId}) for ${handler}; handler skipped`;
 

@@ -2,6 +2,7 @@ import { jest } from '@jest/globals';
 import { EventType, ShardState } from '../../lib/nest/index.js';
 import type { FakeGateway } from '../../lib/testing/index.js';
 import { PlainConsumer } from './app/consumers/plain.consumer.js';
+import { PresenceOnMessageConsumer } from './app/consumers/presence-on-message.consumer.js';
 import { ThrowingConsumer } from './app/consumers/throwing.consumer.js';
 import { boot, messageData, startFake, type BootedApp } from './app/harness.js';
 
@@ -59,5 +60,30 @@ describe('GatewayModule: failing handlers (DESIGN.md: Events, handler errors nev
     expect(unhandled).toEqual([]);
     expect(booted.cluster.cluster.shard(0).state).toBe(ShardState.Active);
     expect(booted.cluster.cluster.shard(0).info().reconnects).toBe(0);
+  });
+
+  it('a command a shutdown drops is not reported as a failing handler (debug, not error)', async () => {
+    await booted.app.close();
+    await fake.stop();
+    fake = await startFake();
+    booted = await boot(fake, { providers: [PresenceOnMessageConsumer] });
+    await booted.cluster.waitUntilReady();
+    for (let i = 0; i < 8; i++) {
+      fake.dispatch(EventType.MessageCreate, messageData(`m${i}`), {
+        shardId: 0,
+        applyIntents: false,
+      });
+    }
+    await booted.calls.waitFor('PresenceOnMessageConsumer.onMessage', 8);
+    await booted.app.close();
+    await new Promise((resolve) => setImmediate(resolve));
+
+    const dropped = booted.logs.find(
+      'debug',
+      'Handler PresenceOnMessageConsumer.onMessage on MESSAGE_CREATE (shard 0): its command was not sent',
+    );
+    expect(dropped.length).toBeGreaterThanOrEqual(3);
+    expect(booted.logs.find('error', 'PresenceOnMessageConsumer')).toEqual([]);
+    expect(unhandled).toEqual([]);
   });
 });
