@@ -1,22 +1,26 @@
-import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
-import { startBot, type RunningBot } from './bot.js';
+import type { RunningBot } from './bot.js';
 
-const logger = new Logger('Sample');
 let bot: RunningBot | null = null;
 let stopping = false;
 
 // The sample handles signals itself rather than with app.enableShutdownHooks(): the bot must
 // close its shards (saving the sessions) before the embedded gateway stops, and the process
-// should exit 0. Installed before anything starts, so an early Ctrl+C is handled too; a second
-// signal while stopping is ignored rather than cutting the shutdown short.
+// should exit 0. Installed before anything else is even loaded, so an early Ctrl+C is handled
+// too; a second signal while stopping is ignored rather than cutting the shutdown short.
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+function say(message: string): void {
+  console.log(`[Sample] ${message}`);
+}
+
 function onSignal(signal: NodeJS.Signals): void {
   if (stopping) {
-    logger.log(`${signal} received again; still closing the shards`);
+    say(`${signal} received again; still closing the shards`);
     return;
   }
   stopping = true;
-  logger.log(`${signal} received`);
+  say(`${signal} received`);
   if (bot === null) return; // main() stops the bot as soon as it has started
   stop(bot);
 }
@@ -24,19 +28,23 @@ function onSignal(signal: NodeJS.Signals): void {
 function stop(running: RunningBot): void {
   running.stop().then(
     () => {
-      logger.log('Stopped. Run npm start again to resume.');
+      say('Stopped. Run npm start again to resume.');
       process.exit(0);
     },
     (error: unknown) => {
-      logger.error(`Shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(
+        `[Sample] Shutdown failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
       process.exit(1);
     },
   );
 }
 
 async function main(): Promise<void> {
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // Loaded after the signal handlers are in place (Nest and the library take a moment to load).
+  await import('reflect-metadata');
+  const { startBot } = await import('./bot.js');
+  if (stopping) process.exit(0); // interrupted before anything started: nothing to close
   bot = await startBot({ token: process.env.DISCORD_TOKEN, intents: process.env.DISCORD_INTENTS });
   if (stopping) stop(bot);
 }

@@ -622,12 +622,14 @@ export class Cluster {
     for (const buffer of [...this.buffers]) buffer.end();
     this.ready.reject(new AbortedError('cluster start'));
     this.started.reject(new AbortedError('cluster start'));
-    if (wasPhase !== 'idle') {
+    if (this.ids.length > 0) {
       this.logger.log(
         resumable
           ? `Cluster down (resumable): ${sessions.size} session(s) stored`
           : 'Cluster down: sessions ended',
       );
+    } else if (wasPhase !== 'idle') {
+      this.logger.log('Cluster stopped before any shard was created');
     }
     return sessions;
   }
