@@ -23,7 +23,7 @@ import {
   ShardClosedError,
   UnknownShardError,
 } from '../errors/errors.js';
-import { EventType } from '../events/event-type.js';
+import { ALL_EVENT_TYPES, EventType } from '../events/event-type.js';
 import { EventTypeFlags } from '../events/event-type-flags.js';
 import type {
   GatewayEvent,
@@ -728,7 +728,8 @@ export class Cluster {
 
   private deliver(event: GatewayEvent): void {
     const type = event.type;
-    if (EventTypeFlags.has(this.baseFlags, type)) {
+    const base = typesOf(this.baseFlags);
+    if (includes(base, type)) {
       const listeners = this.baseListeners;
       for (let i = 0; i < listeners.length; i++)
         this.call(listeners[i] as GatewayEventListener, event);
@@ -736,7 +737,7 @@ export class Cluster {
     const subscriptions = this.subscriptions;
     for (let i = 0; i < subscriptions.length; i++) {
       const subscription = subscriptions[i] as Subscription;
-      if (EventTypeFlags.has(subscription.flags ?? this.baseFlags, type))
+      if (includes(subscription.flags === null ? base : typesOf(subscription.flags), type))
         this.call(subscription.listener, event);
     }
   }
@@ -839,4 +840,27 @@ function deferred(): {
   });
   promise.catch(() => undefined);
   return { promise, resolve, reject };
+}
+
+/** At most this many distinct flag values keep a cached type set (they are rarely many). */
+const MAX_CACHED_TYPE_SETS = 64;
+const typeSets = new Map<EventTypeFlags, ReadonlySet<string>>();
+const KNOWN_TYPES: ReadonlySet<string> = new Set(ALL_EVENT_TYPES);
+
+/**
+ * The event types set in `flags`, cached per value: the per-event check is then one Set
+ * lookup instead of a Map lookup and a bigint AND (which allocates a new bigint each time).
+ */
+function typesOf(flags: EventTypeFlags): ReadonlySet<string> {
+  let types = typeSets.get(flags);
+  if (types !== undefined) return types;
+  types = new Set(EventTypeFlags.toTypes(flags));
+  if (typeSets.size >= MAX_CACHED_TYPE_SETS) typeSets.clear();
+  typeSets.set(flags, types);
+  return types;
+}
+
+/** {@link EventTypeFlags.has} on a {@link typesOf} set: unknown names count as UNKNOWN_EVENT. */
+function includes(types: ReadonlySet<string>, type: string): boolean {
+  return types.has(type) || (!KNOWN_TYPES.has(type) && types.has(EventType.UnknownEvent));
 }

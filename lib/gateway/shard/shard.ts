@@ -236,6 +236,11 @@ export class Shard {
   private flags: EventTypeFlags;
   private wanted: ReadonlySet<string> = NO_DISPATCHES;
   private wantUnknown = false;
+  /**
+   * Every dispatch is decoded (the default, EventTypeFlags.ALL): the filter could never skip
+   * one, so the receive path goes straight to the full decode, without the hint or the peek.
+   */
+  private decodeAll = false;
   private warnedCommandSlots = false;
   private listeners: GatewayEventListener[] = [];
   /** Created by the first events() call: most shards only have listeners. */
@@ -803,19 +808,21 @@ export class Shard {
       return;
     }
 
-    // A dispatch whose leading `t` is wanted is decoded anyway: no need to walk its `d` first.
-    const hint = dispatchTypeHint(message);
-    const header = hint !== null && this.mustDecode(hint) ? null : peekHeader(message);
-    if (
-      header !== null &&
-      header.op === GatewayOpcodes.Dispatch &&
-      header.t !== null &&
-      header.s !== null &&
-      !this.mustDecode(header.t)
-    ) {
-      this.recorder?.write(message);
-      this.skipDispatch(conn, header.s);
-      return;
+    if (!this.decodeAll) {
+      // A dispatch whose leading `t` is wanted is decoded anyway: no need to walk its `d` first.
+      const hint = dispatchTypeHint(message);
+      const header = hint !== null && this.mustDecode(hint) ? null : peekHeader(message);
+      if (
+        header !== null &&
+        header.op === GatewayOpcodes.Dispatch &&
+        header.t !== null &&
+        header.s !== null &&
+        !this.mustDecode(header.t)
+      ) {
+        this.recorder?.write(message);
+        this.skipDispatch(conn, header.s);
+        return;
+      }
     }
 
     let payload: unknown;
@@ -1320,6 +1327,7 @@ export class Shard {
   private applyFlags(): void {
     this.wanted = wantedDispatches(this.flags);
     this.wantUnknown = EventTypeFlags.has(this.flags, EventType.UnknownEvent);
+    this.decodeAll = this.wantUnknown && this.wanted.size === DISPATCH_NAMES.size;
   }
 
   /** Lifecycle events: always delivered (they are rare and the cluster relies on them). */
