@@ -30,7 +30,6 @@ import {
   FatalCloseError,
   GatewayError,
   GatewayTimeoutError,
-  PayloadTooLargeError,
   ProtocolError,
   ShardClosedError,
 } from '../errors/errors.js';
@@ -439,7 +438,7 @@ export class Shard {
     }
     let data: string | Buffer;
     try {
-      data = serializePayload(buildCommand(payload));
+      data = serializePayload(buildCommand(payload), this.etf ?? undefined);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -1031,38 +1030,40 @@ export class Shard {
     // A new session starts: the sequence starts again with READY (GW-GT-5).
     this.sequence = null;
     const config = this.config;
-    const payload = JSON.stringify({
-      op: GatewayOpcodes.Identify,
-      d: {
-        token: config.token.reveal(),
-        properties: config.identifyProperties,
-        compress: false,
-        large_threshold: config.largeThreshold,
-        shard: [this.id, this.total],
-        ...(config.presence === null ? {} : { presence: config.presence }),
-        intents: config.intents,
-      },
-    });
-    const size = Buffer.byteLength(payload);
-    if (size > 4096) {
-      this.stopFatally(new PayloadTooLargeError(GatewayOpcodes.Identify, size), 0);
+    let frame: string | Buffer;
+    try {
+      frame = this.encodeHandshake({
+        op: GatewayOpcodes.Identify,
+        d: {
+          token: config.token.reveal(),
+          properties: config.identifyProperties,
+          compress: false,
+          large_threshold: config.largeThreshold,
+          shard: [this.id, this.total],
+          ...(config.presence === null ? {} : { presence: config.presence }),
+          intents: config.intents,
+        },
+      });
+    } catch (error) {
+      // Only an oversized presence can do this; no retry can fix it (GW-GT-15).
+      this.stopFatally(error as GatewayError, 0);
       return;
     }
     this.logger.debug(`${this.prefix} -> op 2 IDENTIFY (shard [${this.id}, ${this.total}])`);
     conn.limiter?.acquireHeartbeat();
-    this.sendNow(conn, payload);
+    this.sendNow(conn, frame);
     conn.handshakeSent = true;
     this.armReadyTimer(conn, 'READY');
   }
 
   private sendResume(conn: Connection): void {
-    const payload = JSON.stringify({
+    const frame = this.encodeHandshake({
       op: GatewayOpcodes.Resume,
       d: { token: this.config.token.reveal(), session_id: this.sessionId, seq: this.sequence },
     });
     this.logger.debug(`${this.prefix} -> op 6 RESUME (seq ${this.sequence})`);
     conn.limiter?.acquireHeartbeat();
-    this.sendNow(conn, payload);
+    this.sendNow(conn, frame);
     conn.handshakeSent = true;
     // Resuming only once the RESUME is on the wire: a close(1000) from a listener of this
     // state change then reaches the gateway after it, so the gateway knows which session
@@ -1240,23 +1241,27 @@ export class Shard {
     conn.limiter?.acquireHeartbeat();
     this.sendNow(
       conn,
-      this.sequence === null ? '{"op":1,"d":null}' : `{"op":1,"d":${this.sequence}}`,
+      this.etf === null
+        ? this.sequence === null
+          ? '{"op":1,"d":null}'
+          : `{"op":1,"d":${this.sequence}}`
+        : this.etf.encode({ op: GatewayOpcodes.Heartbeat, d: this.sequence }),
     );
   }
 
   /**
-   * Writes one payload, built as JSON text (sizes are checked on it, GW-ENV-4); with ETF it
-   * is re-encoded as ETF with binary keys (GW-EN-2). Sends are rare, so the JSON round trip
-   * costs nothing that matters.
+   * IDENTIFY or RESUME in the connection's encoding, measured as sent (GW-ENV-4).
+   * @throws PayloadTooLargeError over 4096 bytes.
    */
-  private sendNow(conn: Connection, data: string | Buffer): void {
+  private encodeHandshake(payload: { op: number; d: unknown }): string | Buffer {
+    return serializePayload(payload, this.etf ?? undefined);
+  }
+
+  /** Writes one frame, already in the connection's encoding (JSON text or ETF). */
+  private sendNow(conn: Connection, frame: string | Buffer): void {
     const socket = conn.socket;
     if (socket === null || socket.readyState !== WebSocket.OPEN) return;
-    socket.send(
-      this.etf === null
-        ? data
-        : this.etf.encode(JSON.parse(typeof data === 'string' ? data : data.toString('utf8'))),
-    );
+    socket.send(frame);
   }
 
   /**
