@@ -83,6 +83,8 @@ export interface ClusterProgress {
 interface Subscription {
   /** Types delivered; `null` = the base flags (which may change). */
   readonly flags: EventTypeFlags | null;
+  /** `flags` as a set of names ({@link typesOf}), or `null` with them. */
+  readonly types: ReadonlySet<string> | null;
   readonly listener: GatewayEventListener;
 }
 
@@ -136,6 +138,8 @@ export class Cluster {
   private readonly abort = new AbortController();
 
   private baseFlags: EventTypeFlags;
+  /** {@link baseFlags} as names, kept beside them: routing an event is then one Set lookup. */
+  private baseTypes: ReadonlySet<string>;
   private effectiveFlags: EventTypeFlags;
   private baseListeners: GatewayEventListener[] = [];
   private subscriptions: Subscription[] = [];
@@ -170,6 +174,7 @@ export class Cluster {
     this.injectedQueue = deps.queue;
     this.count = this.config.shards.kind === 'recommended' ? 0 : this.config.shards.shardCount;
     this.baseFlags = this.config.eventTypes;
+    this.baseTypes = typesOf(this.baseFlags);
     this.effectiveFlags = this.baseFlags;
   }
 
@@ -193,6 +198,7 @@ export class Cluster {
 
   set eventTypes(flags: EventTypeFlags) {
     this.baseFlags = flags;
+    this.baseTypes = typesOf(flags);
     this.applyFlags();
   }
 
@@ -240,7 +246,7 @@ export class Cluster {
    */
   subscribe(types: readonly EventType[] | 'all', listener: GatewayEventListener): () => void {
     const flags = types === 'all' ? EventTypeFlags.ALL : EventTypeFlags.of(...types);
-    return this.addSubscription({ flags, listener });
+    return this.addSubscription({ flags, types: typesOf(flags), listener });
   }
 
   /**
@@ -269,7 +275,11 @@ export class Cluster {
     }
     this.buffers.add(buffer);
     const flags = options.types === undefined ? null : EventTypeFlags.of(...options.types);
-    unsubscribe = this.addSubscription({ flags, listener: (event) => buffer.push(event) });
+    unsubscribe = this.addSubscription({
+      flags,
+      types: flags === null ? null : typesOf(flags),
+      listener: (event) => buffer.push(event),
+    });
     return buffer;
   }
 
@@ -728,7 +738,7 @@ export class Cluster {
 
   private deliver(event: GatewayEvent): void {
     const type = event.type;
-    const base = typesOf(this.baseFlags);
+    const base = this.baseTypes;
     if (includes(base, type)) {
       const listeners = this.baseListeners;
       for (let i = 0; i < listeners.length; i++)
@@ -737,7 +747,7 @@ export class Cluster {
     const subscriptions = this.subscriptions;
     for (let i = 0; i < subscriptions.length; i++) {
       const subscription = subscriptions[i] as Subscription;
-      if (includes(subscription.flags === null ? base : typesOf(subscription.flags), type))
+      if (includes(subscription.types ?? base, type))
         this.call(subscription.listener, event);
     }
   }
