@@ -33,6 +33,7 @@ export interface Probe {
 }
 
 let delivered = 0;
+let warmed = false;
 let started = false;
 let ended = false;
 let cpuStart: NodeJS.CpuUsage = process.cpuUsage();
@@ -63,7 +64,13 @@ export const probe: Probe = {
     delivered++;
   },
   onEnd: () => {
-    if (!started || ended) return;
+    if (!started) {
+      // The warmup's end marker: JIT compilation and first-use costs are behind us.
+      if (!warmed) send({ type: 'warm' });
+      warmed = true;
+      return;
+    }
+    if (ended) return;
     ended = true;
     probe.running = false;
     const cpu = process.cpuUsage(cpuStart);

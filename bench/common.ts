@@ -32,7 +32,10 @@ export const STREAM_TYPES = [
 export const GUILD_CREATE_MEMBERS = 1_000;
 export const GUILD_CREATE_EVERY = 2_000;
 
-/** Content of the MESSAGE_CREATE that ends a stream (every client watches for it). */
+/**
+ * Content of the MESSAGE_CREATE that ends a stream (every client watches for it). The warmup
+ * stream ends with one too: a client that has not been told 'go' reports 'warm' on it.
+ */
 export const END_MARKER = '!bench-end';
 
 /** Guilds, Guild Members, Guild Presences, Guild Messages, Reactions, Typing, Message Content. */
@@ -73,6 +76,7 @@ export interface ClientConfig {
 /** Client process -> orchestrator. */
 export type ClientReport =
   | { type: 'ready'; readyMs: number }
+  | { type: 'warm' }
   | { type: 'idle'; heapUsed: number; rss: number; baseHeap: number; baseRss: number }
   | ThroughputResult;
 
@@ -101,9 +105,11 @@ export type GatewayCommand =
       identifyWindowMs: number;
       heartbeatIntervalMs: number;
       events: number;
+      /** Events streamed before the measured ones (own sequence numbers, same mix). */
+      warmup: number;
     }
   | { type: 'prepare' }
-  | { type: 'pump'; count: number }
+  | { type: 'pump'; phase: 'warmup' | 'main'; count: number }
   | { type: 'stop' };
 
 /** Gateway process -> orchestrator. */

@@ -29,15 +29,18 @@ const BATCH = 32;
 
 let gateway: FakeGateway | null = null;
 let stream: StreamEvent[] = [];
+let warmupStream: StreamEvent[] = [];
 let marker: StreamEvent | null = null;
 
 function reply(message: GatewayReply): void {
   process.send?.(message);
 }
 
-function generate(traffic: TrafficGenerator, count: number): GeneratedStats {
+function generate(traffic: TrafficGenerator, count: number, warmup: number): GeneratedStats {
   const byType: Record<string, number> = {};
   let jsonBytes = 0;
+  warmupStream = [];
+  for (let i = 0; i < warmup; i++) warmupStream.push(traffic.next());
   stream = [];
   for (let i = 0; i < count; i++) {
     const event =
@@ -73,7 +76,8 @@ async function frames(encoding: string, compression: string | null): Promise<(st
   const key = `${encoding}/${compression ?? 'none'}`;
   const cached = prepared.get(key);
   if (cached !== undefined) return cached;
-  const all = [...stream, marker!];
+  // Warmup, its end marker, the measured stream, its end marker: one sequence, one context.
+  const all = [...warmupStream, marker!, ...stream, marker!];
   const encoded = all.map((event, i) => {
     const payload = { t: event.t, s: FIRST_SEQUENCE + i, op: 0, d: event.d };
     return encoding === 'etf' ? etfEncoder.encode(payload) : JSON.stringify(payload);
@@ -125,15 +129,27 @@ async function connectionFrames(connection: FakeConnection): Promise<(string | B
       },
     );
   }
-  if (result.length !== stream.length + 1) {
+  if (result.length !== warmupStream.length + stream.length + 2) {
     throw new Error('pump: the zstd compressor did not answer synchronously (zstd-napi expected)');
   }
   zstdPrepared.set(connection, result);
   return result;
 }
 
-async function pump(connection: FakeConnection, count: number): Promise<number> {
-  const list = await connectionFrames(connection);
+/**
+ * Streams `count` events of the warmup or the measured stream, then that stream's end marker.
+ * The warmup must be pumped, whole, first: both streams are one zlib/zstd stream.
+ */
+async function pump(
+  connection: FakeConnection,
+  phase: 'warmup' | 'main',
+  count: number,
+): Promise<number> {
+  const all = await connectionFrames(connection);
+  const list =
+    phase === 'warmup' ? all.slice(0, warmupStream.length + 1) : all.slice(warmupStream.length + 1);
+  if (phase === 'warmup' && count !== warmupStream.length)
+    throw new Error(`pump: the warmup is ${warmupStream.length} events, ${count} asked`);
   const binary = connection.record.compression !== null || connection.record.encoding === 'etf';
   const options = { compress: false, binary };
   const events = list.length - 1;
@@ -179,7 +195,7 @@ async function onCommand(command: GatewayCommand): Promise<void> {
         mix: BENCH_MIX,
         membersPerGuild: 200,
       });
-      const generated = generate(traffic, command.events);
+      const generated = generate(traffic, command.events, command.warmup);
       reply({
         type: 'started',
         url: gateway.url,
@@ -196,7 +212,7 @@ async function onCommand(command: GatewayCommand): Promise<void> {
     }
     case 'pump': {
       const connection = only();
-      const sent = await pump(connection, command.count);
+      const sent = await pump(connection, command.phase, command.count);
       reply({
         type: 'pumped',
         sent,

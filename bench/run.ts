@@ -1,14 +1,26 @@
 /**
- * `npm run bench [-- --quick] [-- --only id,id] [-- --runs N] [-- --events N] [-- --profile id]
- *   [-- --semi-space MiB]`
+ * `npm run bench [-- --quick] [-- --only id,id] [-- --runs N] [-- --events N] [-- --warmup N]
+ *   [-- --profile id]
+ *   [-- --semi-space MiB] [-- --instructions] [-- --callgrind-out DIR]`
  *
  * Starts a FakeGateway in its own process and, one at a time, each client in its own process
  * (child_process.fork); every figure is the median over the runs, runs interleaved across
  * clients so drift on a shared machine spreads evenly. Ratios are computed from the medians of
  * this run. Prints a Markdown report (paste it into BENCHMARKS.md).
+ *
+ * `--instructions` runs each throughput client under `valgrind --tool=callgrind` instead and
+ * counts the instructions it executes (all threads) from 'go' to the end marker: a count that
+ * does not move with the load of a shared machine, where CPU time moves by 10-30%. It needs
+ * valgrind on the PATH and runs about 50 times slower, so use fewer events (`--events 20000`).
+ * `--callgrind-out DIR` (implies `--instructions`) keeps each window's dump in DIR, named
+ * after the client, for `callgrind_annotate`. The clients then run with V8's `--single-threaded` (GC and compilation on the main thread)
+ * and fixed seeds, so that the count of one client repeats within about 2% from run to run.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { cpus } from 'node:os';
+import { execFile, fork, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import {
   median,
@@ -165,8 +177,17 @@ const flag = (name: string): string | undefined => {
 const quick = args.includes('--quick');
 const runs = Number(flag('runs') ?? (quick ? 1 : 3));
 const events = Number(flag('events') ?? (quick ? 20_000 : 60_000));
+/**
+ * Events streamed to each client before its measured window (default 10,000; 2,000 with
+ * `--quick`): V8 compiles the hot path and the client warms its caches on them, as a bot
+ * does in its first seconds, so the window holds the per-event cost of a running bot and not
+ * the one-time compilation, which differs with the amount of code each client runs.
+ */
+const warmup = Number(flag('warmup') ?? (quick ? 2_000 : 10_000));
 const only = flag('only')?.split(',');
 const profile = flag('profile');
+const keepCallgrind = flag('callgrind-out');
+const countInstructions = args.includes('--instructions') || keepCallgrind !== undefined;
 const skipIdle = args.includes('--no-idle') || (only !== undefined && !only.includes('idle'));
 /**
  * Every throughput client runs with this V8 young generation (`--max-semi-space-size`, MiB;
@@ -224,9 +245,25 @@ class ClientProcess {
   private waiter: (() => void) | null = null;
   private exitCode: number | null = null;
 
-  constructor(config: ClientConfig, execArgv: string[] = []) {
+  /** Where callgrind writes its dumps, when the client runs under it. */
+  private readonly callgrindDir: string | null;
+
+  constructor(config: ClientConfig, execArgv: string[] = [], underCallgrind = false) {
+    const nodeArgv = ['--expose-gc', ...execArgv];
+    this.callgrindDir = underCallgrind ? mkdtempSync(join(tmpdir(), 'bench-callgrind-')) : null;
     this.child = fork(`${here}client-process.js`, [JSON.stringify(config)], {
-      execArgv: ['--expose-gc', ...execArgv],
+      ...(this.callgrindDir === null
+        ? { execArgv: nodeArgv }
+        : {
+            execPath: 'valgrind',
+            execArgv: [
+              '-q',
+              '--tool=callgrind',
+              `--callgrind-out-file=${join(this.callgrindDir, 'callgrind.%p')}`,
+              process.execPath,
+              ...nodeArgv,
+            ],
+          }),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child.on('message', (report: ClientReport) => {
@@ -264,15 +301,37 @@ class ClientProcess {
     this.child.send(message);
   }
 
+  /** Under callgrind: zeroes its counters (the window starts here). */
+  async zeroInstructions(): Promise<void> {
+    await run('callgrind_control', ['-z', String(this.child.pid)]);
+  }
+
+  /**
+   * Under callgrind: the instructions executed since {@link zeroInstructions}, all threads.
+   * With `keepAs`, the dump of that window is copied there (for `callgrind_annotate`).
+   */
+  async instructions(keepAs?: string): Promise<number> {
+    await run('callgrind_control', ['-d', String(this.child.pid)]);
+    const file = join(this.callgrindDir!, `callgrind.${this.child.pid}.1`);
+    if (keepAs !== undefined) copyFileSync(file, keepAs);
+    const dump = readFileSync(file, 'utf8');
+    const summary = /^summary: (\d+)$/m.exec(dump);
+    if (summary === null) throw new Error('callgrind dump without a summary line');
+    return Number(summary[1]);
+  }
+
   async exit(): Promise<void> {
     if (this.exitCode !== null) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
     this.send({ type: 'exit' });
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), this.callgrindDir ? 60_000 : 10_000);
     await exited;
     clearTimeout(timer);
+    if (this.callgrindDir !== null) rmSync(this.callgrindDir, { recursive: true, force: true });
   }
 }
+
+const run = promisify(execFile);
 
 function clientConfig(
   base: Partial<ClientConfig> & Pick<ClientConfig, 'kind' | 'url' | 'apiUrl' | 'token'>,
@@ -295,6 +354,8 @@ function clientConfig(
 interface Measured extends ThroughputResult {
   sent: number;
   compression: string | null;
+  /** Instructions from 'go' to the end marker (`--instructions` only). */
+  instructions: number | null;
 }
 
 async function throughputRun(
@@ -314,17 +375,32 @@ async function throughputRun(
   });
   const execArgv = profile === scenario.id ? ['--cpu-prof', '--cpu-prof-dir=bench-profiles'] : [];
   if (semiSpaceMiB > 0) execArgv.push(`--max-semi-space-size=${semiSpaceMiB}`);
+  // One thread and fixed seeds: background compilation and GC threads finishing at different
+  // points made counts of the same client differ by up to 20%; like this they agree within ~2%.
+  if (countInstructions) execArgv.push('--single-threaded', '--hash-seed=1', '--random-seed=1');
   if (process.env.BENCH_CLIENT_FLAGS) execArgv.push(...process.env.BENCH_CLIENT_FLAGS.split(' '));
-  const client = new ClientProcess(config, execArgv);
+  const client = new ClientProcess(config, execArgv, countInstructions);
+  const timeoutMs = countInstructions ? 600_000 : 120_000;
   try {
-    await client.next('ready');
+    await client.next('ready', timeoutMs);
     await gateway.request({ type: 'prepare' });
     await new Promise((resolve) => setTimeout(resolve, 300));
+    if (warmup > 0) {
+      await gateway.request({ type: 'pump', phase: 'warmup', count: warmup });
+      await client.next('warm', timeoutMs);
+    }
+    if (countInstructions) await client.zeroInstructions();
     client.send({ type: 'go', expect: events + 1 });
-    const pumped = await gateway.request({ type: 'pump', count: events });
+    const pumped = await gateway.request({ type: 'pump', phase: 'main', count: events });
     if (pumped.type !== 'pumped') throw new Error('gateway: unexpected reply');
-    const result = await client.next('result');
-    return { ...result, sent: pumped.sent, compression: pumped.compression };
+    const result = await client.next('result', timeoutMs);
+    let keepAs: string | undefined;
+    if (keepCallgrind !== undefined) {
+      mkdirSync(keepCallgrind, { recursive: true });
+      keepAs = join(keepCallgrind, `${scenario.id}.${Date.now()}.callgrind`);
+    }
+    const instructions = countInstructions ? await client.instructions(keepAs) : null;
+    return { ...result, sent: pumped.sent, compression: pumped.compression, instructions };
   } finally {
     await client.exit();
   }
@@ -334,7 +410,8 @@ async function throughputRun(
 
 interface Row {
   scenario: Scenario;
-  usPerEvent: number;
+  /** CPU us per event, or instructions per event with `--instructions`: what ratios compare. */
+  cost: number;
   eventsPerSecond: number;
   peakRss: number;
   peakHeap: number;
@@ -348,10 +425,12 @@ interface Row {
 const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
 
 function summarize(scenario: Scenario, results: Measured[]): Row {
-  const perEvent = results.map((r) => (r.cpuMs * 1000) / r.sent);
+  const perEvent = results.map((r) =>
+    countInstructions ? (r.instructions ?? 0) / r.sent : (r.cpuMs * 1000) / r.sent,
+  );
   return {
     scenario,
-    usPerEvent: median(perEvent),
+    cost: median(perEvent),
     eventsPerSecond: median(results.map((r) => r.sent / (r.wallMs / 1000))),
     peakRss: median(results.map((r) => r.peakRss)),
     peakHeap: median(results.map((r) => r.peakHeap)),
@@ -367,7 +446,7 @@ async function main(): Promise<void> {
   const scenarios = SCENARIOS.filter((s) => only === undefined || only.includes(s.id));
   const lines: string[] = [];
   log(
-    `bench: ${scenarios.length} clients x ${runs} runs x ${events} events; node ${process.version}, ${cpus().length} cores`,
+    `bench: ${scenarios.length} clients x ${runs} runs x ${events} events after ${warmup} warmup events; node ${process.version}, ${cpus().length} cores`,
   );
   const rows = new Map<string, Row>();
   let generated: GeneratedStats | null = null;
@@ -382,6 +461,7 @@ async function main(): Promise<void> {
       // Long: no heartbeat ACK (compressed by the gateway's own context) lands inside a stream.
       heartbeatIntervalMs: 3_600_000,
       events,
+      warmup,
     });
     if (started.type !== 'started') throw new Error('gateway did not start');
     generated = started.generated;
@@ -390,7 +470,7 @@ async function main(): Promise<void> {
       for (const scenario of scenarios) {
         const result = await throughputRun(gateway, started, scenario);
         log(
-          `  run ${run + 1} ${scenario.id.padEnd(16)} ${((result.cpuMs * 1000) / result.sent).toFixed(2)} us/event (sys ${((result.sysMs * 1000) / result.sent).toFixed(2)})  ${Math.round(result.sent / (result.wallMs / 1000))} ev/s  ${(result.wireBytes / result.sent).toFixed(0)} B/ev  [${result.path}]`,
+          `  run ${run + 1} ${scenario.id.padEnd(16)} ${((result.cpuMs * 1000) / result.sent).toFixed(2)} us/event (sys ${((result.sysMs * 1000) / result.sent).toFixed(2)})${result.instructions === null ? '' : `  ${Math.round(result.instructions / result.sent)} instructions/event`}  ${Math.round(result.sent / (result.wallMs / 1000))} ev/s  ${(result.wireBytes / result.sent).toFixed(0)} B/ev  [${result.path}]`,
         );
         results.set(scenario.id, [...(results.get(scenario.id) ?? []), result]);
       }
@@ -401,7 +481,7 @@ async function main(): Promise<void> {
   }
 
   lines.push(
-    `Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}); ${runs} run(s) per client, ${events} events per run; median figures; throughput clients with ${semiSpaceMiB > 0 ? `--max-semi-space-size=${semiSpaceMiB}` : "V8's own young-generation sizing"}.`,
+    `Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}); ${runs} run(s) per client, ${events} events per run measured after ${warmup} warmup events; median figures${countInstructions ? ' of instructions per event under callgrind' : ''}; throughput clients with ${semiSpaceMiB > 0 ? `--max-semi-space-size=${semiSpaceMiB}` : "V8's own young-generation sizing"}.`,
   );
   if (generated !== null) {
     const mix = Object.entries(generated.byType)
@@ -430,24 +510,37 @@ async function main(): Promise<void> {
     );
     const djs = rows.get(compression === 'none' ? 'c-none' : 'c-zlib-sync');
     lines.push('', `### ${title}`, '');
-    lines.push(
-      '| client | CPU us/event | CPU ms / 1,000 events | events/s | x bare (d) | x @discordjs/ws (c) | peak RSS MiB | peak heap MiB | wire B/event | path |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
-    );
+    if (countInstructions) {
+      lines.push(
+        '| client | instructions/event | x bare (d) | x @discordjs/ws (c) | path |',
+        '| --- | ---: | ---: | ---: | --- |',
+      );
+    } else {
+      lines.push(
+        '| client | CPU us/event | CPU ms / 1,000 events | events/s | x bare (d) | x @discordjs/ws (c) | peak RSS MiB | peak heap MiB | wire B/event | path |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+      );
+    }
     for (const row of group) {
       const ratio = (other: Row | undefined): string =>
-        other ? `${(other.usPerEvent / row.usPerEvent).toFixed(2)}x` : '-';
+        other ? `${(other.cost / row.cost).toFixed(2)}x` : '-';
       const wireNote =
         compression !== 'none' && row.wirePerEvent > 0.6 * jsonPerEvent
           ? ' **(compression NOT in effect)**'
           : '';
+      if (countInstructions) {
+        lines.push(
+          `| ${row.scenario.label} | ${Math.round(row.cost).toLocaleString('en-US')} | ${ratio(bare)} | ${ratio(djs)} | ${row.path} |`,
+        );
+        continue;
+      }
       lines.push(
-        `| ${row.scenario.label} | ${row.usPerEvent.toFixed(2)} | ${row.usPerEvent.toFixed(2)} | ${Math.round(row.eventsPerSecond).toLocaleString('en-US')} | ${ratio(bare)} | ${ratio(djs)} | ${mib(row.peakRss)} | ${mib(row.peakHeap)} | ${row.wirePerEvent.toFixed(0)}${wireNote} | ${row.path} |`,
+        `| ${row.scenario.label} | ${row.cost.toFixed(2)} | ${row.cost.toFixed(2)} | ${Math.round(row.eventsPerSecond).toLocaleString('en-US')} | ${ratio(bare)} | ${ratio(djs)} | ${mib(row.peakRss)} | ${mib(row.peakHeap)} | ${row.wirePerEvent.toFixed(0)}${wireNote} | ${row.path} |`,
       );
     }
     lines.push(
       '',
-      `Per-run CPU us/event: ${group.map((r) => `${r.scenario.id} [${r.samples.map((s) => s.toFixed(2)).join(', ')}]`).join('; ')}.`,
+      `Per-run ${countInstructions ? 'instructions' : 'CPU us'}/event: ${group.map((r) => `${r.scenario.id} [${r.samples.map((s) => (countInstructions ? Math.round(s).toLocaleString('en-US') : s.toFixed(2))).join(', ')}]`).join('; ')}.`,
     );
   }
 
@@ -489,7 +582,7 @@ async function main(): Promise<void> {
 }
 
 function targets(rows: Map<string, Row>): string[] {
-  const us = (id: string): number | null => rows.get(id)?.usPerEvent ?? null;
+  const us = (id: string): number | null => rows.get(id)?.cost ?? null;
   const check = (label: string, num: string, den: string, min: number): string => {
     const a = us(den);
     const b = us(num);
@@ -522,6 +615,7 @@ async function idleRun(kind: ClientKind, shards: number): Promise<{ heap: number
       identifyWindowMs: 100,
       heartbeatIntervalMs: 1_000,
       events: 1,
+      warmup: 0,
     });
     if (started.type !== 'started') throw new Error('gateway did not start');
     const client = new ClientProcess(
@@ -563,6 +657,7 @@ async function startupRun(windowMs: number): Promise<number> {
       identifyWindowMs: windowMs,
       heartbeatIntervalMs: 41_250,
       events: 1,
+      warmup: 0,
     });
     if (started.type !== 'started') throw new Error('gateway did not start');
     const client = new ClientProcess(
