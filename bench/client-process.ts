@@ -140,6 +140,7 @@ process.on('message', (message: { type: string; expect?: number }) => {
     wireStart = wireBytes();
     wallStart = performance.now();
     cpuStart = process.cpuUsage();
+    send({ type: 'going' });
   } else if (message.type === 'exit') {
     client.stop().then(
       () => process.exit(0),

@@ -77,6 +77,8 @@ export interface ClientConfig {
 export type ClientReport =
   | { type: 'ready'; readyMs: number }
   | { type: 'warm' }
+  /** 'go' is in effect: the window is open (the stream may start). */
+  | { type: 'going' }
   | { type: 'idle'; heapUsed: number; rss: number; baseHeap: number; baseRss: number }
   | ThroughputResult;
 

@@ -37,21 +37,24 @@ function reply(message: GatewayReply): void {
 }
 
 function generate(traffic: TrafficGenerator, count: number, warmup: number): GeneratedStats {
+  // The warmup has the stream's own mix, large GUILD_CREATEs included: a client meets every
+  // frame size and code path before its window opens.
+  const nextEvent = (i: number): StreamEvent =>
+    i % GUILD_CREATE_EVERY === GUILD_CREATE_EVERY - 1
+      ? {
+          t: 'GUILD_CREATE',
+          d: traffic.guildCreate(traffic.guilds[i % traffic.guilds.length], {
+            members: GUILD_CREATE_MEMBERS,
+          }),
+        }
+      : traffic.next();
+  warmupStream = [];
+  for (let i = 0; i < warmup; i++) warmupStream.push(nextEvent(i));
   const byType: Record<string, number> = {};
   let jsonBytes = 0;
-  warmupStream = [];
-  for (let i = 0; i < warmup; i++) warmupStream.push(traffic.next());
   stream = [];
   for (let i = 0; i < count; i++) {
-    const event =
-      i % GUILD_CREATE_EVERY === GUILD_CREATE_EVERY - 1
-        ? {
-            t: 'GUILD_CREATE',
-            d: traffic.guildCreate(traffic.guilds[i % traffic.guilds.length], {
-              members: GUILD_CREATE_MEMBERS,
-            }),
-          }
-        : traffic.next();
+    const event = nextEvent(i);
     stream.push(event);
     byType[event.t] = (byType[event.t] ?? 0) + 1;
     jsonBytes += Buffer.byteLength(JSON.stringify({ t: event.t, s: i + 2, op: 0, d: event.d }));

@@ -391,6 +391,8 @@ async function throughputRun(
     }
     if (countInstructions) await client.zeroInstructions();
     client.send({ type: 'go', expect: events + 1 });
+    // Not a frame of the stream may reach the client before its window is open.
+    await client.next('going', timeoutMs);
     const pumped = await gateway.request({ type: 'pump', phase: 'main', count: events });
     if (pumped.type !== 'pumped') throw new Error('gateway: unexpected reply');
     const result = await client.next('result', timeoutMs);
