@@ -747,8 +747,7 @@ export class Cluster {
     const subscriptions = this.subscriptions;
     for (let i = 0; i < subscriptions.length; i++) {
       const subscription = subscriptions[i] as Subscription;
-      if (includes(subscription.types ?? base, type))
-        this.call(subscription.listener, event);
+      if (includes(subscription.types ?? base, type)) this.call(subscription.listener, event);
     }
   }
 
