@@ -860,6 +860,7 @@ export class Shard {
 
   private skipDispatch(conn: Connection, s: number): void {
     if (!this.advanceSequence(conn, s)) return;
+    if (conn.resuming && !conn.active) conn.replayed++;
     this.counters.dispatchesSkipped++;
   }
 
@@ -878,7 +879,6 @@ export class Shard {
       return false;
     }
     this.sequence = s;
-    if (conn.resuming && !conn.active) conn.replayed++;
     return true;
   }
 
@@ -950,6 +950,8 @@ export class Shard {
       this.onResumed(conn, d, sequence);
       return;
     }
+    // A replayed dispatch (GW-RS-3): between RESUME and RESUMED, RESUMED itself not counted.
+    if (sequence !== null && conn.resuming && !conn.active) conn.replayed++;
     if (this.wanted.has(t)) {
       this.deliver(t as EventType, d, sequence);
     } else if (this.wantUnknown && !DISPATCH_NAMES.has(t)) {

@@ -77,6 +77,11 @@ describe('Shard delivery', () => {
       'resumed',
     ]);
     expect(gw.record.resumes.reduce((sum, r) => sum + r.replayed, 0)).toBeGreaterThan(0);
+    // GW-RS-3: each SHARD_RESUMED counts exactly what the gateway replayed (RESUMED itself not).
+    const resumedEvents = h.events.filter((e) => e.type === 'SHARD_RESUMED');
+    expect(resumedEvents.map((e) => (e.data as { replayed: number }).replayed)).toEqual(
+      gw.record.resumes.map((r) => r.replayed),
+    );
     // Sequences strictly increase over everything delivered.
     const seqs = h.events.filter((e) => e.sequence !== null).map((e) => e.sequence!);
     for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]!);
