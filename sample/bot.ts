@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger, type INestApplicationContext, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -31,6 +30,11 @@ export interface BotOptions {
   readonly logLevels?: LogLevel[];
   /** Stats line period in ms. Default 5 000 (embedded) or 10 000 (Discord). */
   readonly statsEveryMs?: number;
+  /**
+   * Aborts a start in progress (a signal during startup): the shards close resumably and
+   * `startBot` rejects, after stopping the embedded gateway.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** A running sample bot. */
@@ -84,13 +88,22 @@ export async function startBot(options: BotOptions = {}): Promise<RunningBot> {
     };
   }
 
-  if (existsSync(sessionsFile)) {
-    logger.log(`Stored sessions found in ${sessionsFile}: their shards RESUME instead of IDENTIFY`);
+  const stored = Object.keys(await sessionStore.entries()).length;
+  if (stored > 0) {
+    logger.log(
+      `${stored} stored session(s) found in ${sessionsFile}: their shards RESUME instead of IDENTIFY`,
+    );
   }
 
-  const app = await NestFactory.createApplicationContext(AppModule.register(config), {
-    logger: options.logLevels ?? ['log', 'warn', 'error'],
-  });
+  let app: INestApplicationContext;
+  try {
+    app = await NestFactory.createApplicationContext(AppModule.register(config, options.signal), {
+      logger: options.logLevels ?? ['log', 'warn', 'error'],
+    });
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
   let stopped: Promise<void> | undefined;
   return {
     app,

@@ -2,6 +2,8 @@ import type { RunningBot } from './bot.js';
 
 let bot: RunningBot | null = null;
 let stopping = false;
+/** Aborts a start still in progress (retrying GET /gateway/bot, shards identifying). */
+const startup = new AbortController();
 
 // The sample handles signals itself rather than with app.enableShutdownHooks(): the bot must
 // close its shards (saving the sessions) before the embedded gateway stops, and the process
@@ -21,7 +23,10 @@ function onSignal(signal: NodeJS.Signals): void {
   }
   stopping = true;
   say(`${signal} received`);
-  if (bot === null) return; // main() stops the bot as soon as it has started
+  if (bot === null) {
+    startup.abort(); // main() exits once the start has unwound
+    return;
+  }
   stop(bot);
 }
 
@@ -45,7 +50,17 @@ async function main(): Promise<void> {
   await import('reflect-metadata');
   const { startBot } = await import('./bot.js');
   if (stopping) process.exit(0); // interrupted before anything started: nothing to close
-  bot = await startBot({ token: process.env.DISCORD_TOKEN, intents: process.env.DISCORD_INTENTS });
+  try {
+    bot = await startBot({
+      token: process.env.DISCORD_TOKEN,
+      intents: process.env.DISCORD_INTENTS,
+      signal: startup.signal,
+    });
+  } catch (error) {
+    if (!stopping) throw error;
+    say('Stopped during startup. Run npm start again to start.');
+    process.exit(0);
+  }
   if (stopping) stop(bot);
 }
 

@@ -2,7 +2,13 @@ import 'reflect-metadata';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClusterService, EventType, ShardState, type GatewayEvent } from 'nestjs-discord-gateway';
+import {
+  AbortedError,
+  ClusterService,
+  EventType,
+  ShardState,
+  type GatewayEvent,
+} from 'nestjs-discord-gateway';
 import { startBot, type RunningBot } from '../../sample/bot.js';
 
 /** Polls `condition` in real time (the sample runs on the system clock). */
@@ -71,6 +77,9 @@ describe('the sample bot on its embedded FakeGateway (issue 4)', () => {
     const stored = JSON.parse(await readFile(join(stateDir, 'bot-sessions.json'), 'utf8'));
     expect(Object.keys(stored.sessions)).toHaveLength(4);
 
+    // A downtime long enough for the embedded gateway's traffic (20 dispatches/s) to queue some.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+
     // Second run: same state folder. No IDENTIFY; every shard RESUMEs and gets the gap.
     bot = await startBot({ stateDir, logLevels: ['error'], statsEveryMs: 60_000 });
     const secondRun = watch(bot);
@@ -85,7 +94,31 @@ describe('the sample bot on its embedded FakeGateway (issue 4)', () => {
       (sum, e) => sum + (e.data as { replayed: number }).replayed,
       0,
     );
+    // The downtime's dispatches (20 per second of traffic) were queued and replayed, each once.
     expect(replayed).toBeGreaterThan(0);
+    expect(replayed).toBe(restarted.restored!.gapEvents);
     expect(secondRun.some((e) => e.type === EventType.Ready)).toBe(false);
+  }, 60_000);
+
+  it('a signal during startup aborts the start: startBot rejects, the embedded gateway is stopped', async () => {
+    const startup = new AbortController();
+    const starting = startBot({
+      stateDir,
+      logLevels: ['error'],
+      statsEveryMs: 60_000,
+      signal: startup.signal,
+    });
+    setImmediate(() => startup.abort());
+    await expect(starting).rejects.toBeInstanceOf(AbortedError);
+
+    // The embedded gateway let go of its ports (kept in the state folder): a new start binds them.
+    bot = await startBot({ stateDir, logLevels: ['error'], statsEveryMs: 60_000 });
+    const cluster = bot.app.get(ClusterService);
+    await until(
+      () =>
+        cluster.info().length === 4 &&
+        cluster.info().every((shard) => shard.state === ShardState.Active),
+      'every shard Active after the aborted start',
+    );
   }, 60_000);
 });
