@@ -484,9 +484,13 @@ export class TrafficGenerator {
     this.joined = saved.joined;
   }
 
-  /** A fresh snowflake at the stream's current time. */
+  /**
+   * A fresh snowflake at the stream's current time, never repeated: when the 12-bit increment
+   * wraps (4,096 ids within one millisecond of stream time), the time moves on by 1 ms.
+   */
   nextId(): string {
     this.increment = (this.increment + 1) & 0xfff;
+    if (this.increment === 0) this.timeMs++;
     return snowflake(
       this.timeMs,
       (this.random.int(0, 31) << 17) | (this.random.int(0, 31) << 12) | this.increment,

@@ -51,6 +51,19 @@ describe('TrafficGenerator', () => {
     expect(new Set(first.map((e) => e.t)).size).toBeGreaterThanOrEqual(4);
   });
 
+  it('never repeats a message id, even for 10,000 messageCreate() calls with no stream between', () => {
+    const traffic = new TrafficGenerator({ seed: 5, guildCount: 2 });
+    const ids = Array.from(
+      { length: 10_000 },
+      () => traffic.messageCreate(traffic.guilds[0], 'hi').id,
+    );
+    expect(new Set(ids).size).toBe(10_000);
+    // Ids stay time-ordered: the timestamp moves on when the 12-bit increment wraps.
+    const times = ids.map((id) => snowflakeTime(id));
+    for (let i = 1; i < times.length; i++) expect(times[i]).toBeGreaterThanOrEqual(times[i - 1]!);
+    expect(times[times.length - 1]! - times[0]!).toBe(2);
+  });
+
   it('builds the documented shapes, and the configured share of !ping / !presence messages', () => {
     const traffic = new TrafficGenerator({
       seed: 1,
