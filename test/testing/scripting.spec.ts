@@ -153,13 +153,14 @@ describe('FakeGateway scripting and fault injection', () => {
     expect(texts[1]).toBe('{"op":"0","d":[]}');
     expect(JSON.parse(texts[2])).toMatchObject({ op: 99 });
     expect(JSON.parse(texts[3])).not.toHaveProperty('t');
+    expect(JSON.parse(texts[3]).s).toBe(seq + 1);
     expect(JSON.parse(texts[4])).not.toHaveProperty('s');
     expect(JSON.parse(texts[5]).s).toBeLessThan(seq);
     expect(texts[6]).toContain('\ufffd');
-    expect(connection.session!.seq).toBe(seq);
+    expect(connection.session!.seq).toBe(seq + 1);
     const huge = connection.sendMalformed('huge', { bytes: 2 * 1024 * 1024 });
-    expect(huge).toBe(seq + 1);
-    const big = await client.waitFor((p) => p.s === seq + 1);
+    expect(huge).toBe(seq + 2);
+    const big = await client.waitFor((p) => p.s === seq + 2);
     expect(big.text.length).toBeGreaterThan(2 * 1024 * 1024);
   });
 

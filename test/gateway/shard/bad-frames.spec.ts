@@ -46,6 +46,18 @@ async function inject(
 const contents = (harness: Harness): string[] =>
   harness.data('MESSAGE_CREATE').map((d) => d.content as string);
 
+/** What each injected frame must be reported as: its own fault, not a side effect of it. */
+const EXPECTED_MESSAGE: Record<string, RegExp> = {
+  'bad-json': /not valid JSON/,
+  'wrong-shape': /op/,
+  'unknown-op': /Unknown opcode 99/,
+  'dispatch-without-t': /without t; its sequence is kept/,
+  'dispatch-without-s': /without s/,
+  'seq-backwards': /sequence \d+ after \d+/,
+  'binary-garbage': /./,
+  'invalid-utf8': /UTF-8/,
+};
+
 describe('bad input from the server (issue 6 catalogue): typed error, logged, the shard recovers, nothing re-delivered', () => {
   it.each<[MalformedKind, typeof DecodeError | typeof ProtocolError, 'resume' | 'stay']>([
     ['bad-json', DecodeError, 'resume'],
@@ -59,6 +71,7 @@ describe('bad input from the server (issue 6 catalogue): typed error, logged, th
   ])('%s -> %p, %s', async (kind, type, after) => {
     const run = await inject(kind, { intents: ['Guilds', 'GuildMessages', 'MessageContent'] });
     expect(errors(run)[0]).toBeInstanceOf(type);
+    expect((errors(run)[0] as Error).message).toMatch(EXPECTED_MESSAGE[kind]);
     expect(
       run.logs.lines.some(
         (l) => l.level === 'warn' && l.message.includes((errors(run)[0] as Error).message),
