@@ -129,7 +129,7 @@ export class ClusterService {
     return this.cluster.downResumable();
   }
 
-  /** Resolves once every shard is Active. */
+  /** Resolves once every shard is Active (CLUSTER_READY); settles once, see `Cluster.waitUntilReady`. */
   waitUntilReady(): Promise<void> {
     return this.cluster.waitUntilReady();
   }

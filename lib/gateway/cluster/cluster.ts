@@ -405,7 +405,11 @@ export class Cluster {
     return this.starting;
   }
 
-  /** Resolves at CLUSTER_READY (every shard Active); rejects when {@link up} fails. */
+  /**
+   * Resolves at CLUSTER_READY (every shard Active at once); rejects when {@link up} fails. It
+   * settles once: a shard that closes later (even fatally) does not undo it; watch the
+   * SHARD_* events or {@link info} for that.
+   */
   waitUntilReady(): Promise<void> {
     return this.ready.promise;
   }
