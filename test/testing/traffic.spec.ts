@@ -55,7 +55,7 @@ describe('TrafficGenerator', () => {
     const traffic = new TrafficGenerator({ seed: 5, guildCount: 2 });
     const ids = Array.from(
       { length: 10_000 },
-      () => traffic.messageCreate(traffic.guilds[0], 'hi').id,
+      () => traffic.messageCreate(traffic.guilds[0], 'hi').id as string,
     );
     expect(new Set(ids).size).toBe(10_000);
     // Ids stay time-ordered: the timestamp moves on when the 12-bit increment wraps.
