@@ -35,6 +35,8 @@ describe('README: testing your own bot with FakeGateway', () => {
           intents: ['Guilds', 'GuildMessages', 'MessageContent'],
           gatewayUrl: gateway.url,
           apiUrl: gateway.apiUrl,
+          // The fake's send window at a 1 s heartbeat: 60_000 * 1_000 / 41_250 ms (see below).
+          limits: { commandWindowMs: 1_455 },
         }),
       ],
       providers: [MyHandlers],
