@@ -525,7 +525,9 @@ export class Shard {
     this.recorder?.close();
     this.recorder = null;
     await this.drainClosingSockets();
-    this.logger.log(`${this.prefix} closed with ${code}`);
+    // A shard that had already stopped (fatal close code, or never connected) sent nothing now.
+    if (conn !== null && wasRunning) this.logger.log(`${this.prefix} closed with ${code}`);
+    else this.logger.debug(`${this.prefix} closed (was not connected)`);
     return this.session;
   }
 

@@ -129,6 +129,10 @@ describe('PROTOCOL.md section 18 gotchas, one shard against FakeGateway', () => 
       expect((fatal!.data as any).code).toBe(code);
       expect((fatal!.data as any).error).toBeInstanceOf(FatalCloseError);
       await expect(h.shard.connect()).rejects.toBeInstanceOf(FatalCloseError);
+      // Closing it afterwards sends nothing, and the log does not claim a close code.
+      await h.shard.close(4000);
+      expect(h.shard.state).toBe(ShardState.FatallyClosed);
+      expect(h.logs.lines.filter((l) => /closed with/.test(l.message))).toEqual([]);
       void connected;
     },
   );
