@@ -233,8 +233,9 @@ async function handle(request: SoakRequest): Promise<unknown> {
       const sessionEvents = entries.filter((e) => e.t === 'READY' || e.t === 'RESUMED').length;
       return {
         known: entries.length === request.got - request.after - 1,
+        // A dispatch without a name (injected fault) takes a sequence but is never delivered.
         replayable: entries
-          .filter((e) => e.t !== 'READY' && e.t !== 'RESUMED')
+          .filter((e) => e.t !== null && e.t !== 'READY' && e.t !== 'RESUMED')
           .map((e) => `${e.t} s=${e.s}`),
         sessionEvents,
       } satisfies GapReport;

@@ -254,6 +254,9 @@ interface Row {
 async function main(): Promise<number> {
   // A run that ends by running out of work (a lost promise) must not pass.
   process.exitCode = 3;
+  // stdout and stderr get their handles on first use (pipes when piped): open them first.
+  void process.stdout.writableLength;
+  void process.stderr.writableLength;
   const baselineResources = process.getActiveResourcesInfo();
   const { durationMs, seed, verbose } = parseArgs(process.argv.slice(2));
   const random = prng(seed);

@@ -33,8 +33,8 @@ const COMMAND_OPS = new Set<number>([
  * - `'bad-json'`: a message that is not JSON
  * - `'wrong-shape'`: valid JSON that is not a payload (`{"op":"0"}`)
  * - `'unknown-op'`: a payload with an undocumented opcode (GW-ENV-3)
- * - `'dispatch-without-t'`: op 0 without `t`, under the session's next sequence number (taken,
- *   not kept for replay)
+ * - `'dispatch-without-t'`: op 0 with `t` null, sequenced and buffered like any dispatch of
+ *   the session (a RESUME replays it as it was sent)
  * - `'dispatch-without-s'`: op 0 without `s`
  * - `'seq-backwards'`: a dispatch whose `s` is below the last one sent
  * - `'binary-garbage'`: random bytes in a binary frame, past any compression
@@ -358,9 +358,8 @@ export class FakeConnection implements SessionLink {
         this.send({ op: 99, d: { fake: true } });
         return null;
       case 'dispatch-without-t':
-        this.sendRaw(
-          JSON.stringify({ s: this.session === null ? seq + 1 : ++this.session.seq, op: 0, d: {} }),
-        );
+        if (this.session === null) this.sendRaw(JSON.stringify({ s: seq + 1, op: 0, d: {} }));
+        else this.session.append(null, {});
         return null;
       case 'dispatch-without-s':
         this.sendRaw(JSON.stringify({ t: 'TYPING_START', op: 0, d: {} }));

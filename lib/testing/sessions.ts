@@ -3,7 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 /** One sequenced dispatch as kept in a session's replay buffer. */
 export interface BufferedDispatch {
   readonly s: number;
-  readonly t: string;
+  /** `null`: a malformed dispatch without a name (`sendMalformed('dispatch-without-t')`). */
+  readonly t: string | null;
   readonly d: unknown;
 }
 
@@ -15,7 +16,7 @@ export interface SessionLink {
 }
 
 /** Dispatches that start or resume a session; they take a sequence but are never replayed. */
-const SESSION_EVENTS = new Set(['READY', 'RESUMED']);
+const SESSION_EVENTS = new Set<string | null>(['READY', 'RESUMED']);
 
 /**
  * A bounded ring of the latest dispatches of one session. Once it is full, the oldest are
@@ -109,7 +110,7 @@ export class FakeSession {
    * Sequences and buffers a dispatch, and delivers it at once when the session's connection
    * is live; otherwise it waits in the buffer for a RESUME.
    */
-  append(t: string, d: unknown): BufferedDispatch {
+  append(t: string | null, d: unknown): BufferedDispatch {
     const entry: BufferedDispatch = { s: ++this.seq, t, d };
     this.buffer.push(entry);
     if (this.link?.live) this.link.deliver(entry);
