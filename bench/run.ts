@@ -12,6 +12,8 @@
  * counts the instructions it executes (all threads) from 'go' to the end marker: a count that
  * does not move with the load of a shared machine, where CPU time moves by 10-30%. It needs
  * valgrind on the PATH and runs about 50 times slower, so use fewer events (`--events 20000`).
+ * `BENCH_CLIENT_FLAGS` (environment) adds node flags to every throughput client, e.g.
+ * `--perf-basic-prof` to name JIT code in callgrind dumps through `/tmp/perf-<pid>.map`.
  * `--callgrind-out DIR` (implies `--instructions`) keeps each window's dump in DIR, named
  * after the client, for `callgrind_annotate`. The clients then run with V8's
  * `--single-threaded` (GC and compilation on the main thread) and fixed seeds. Only user-space
