@@ -23,6 +23,7 @@ import {
   type ShardConfig,
   type ShardOptions,
 } from '../config/index.js';
+import { checkGatewayUrl } from '../config/rules.js';
 import {
   AbortedError,
   ConfigError,
@@ -1081,6 +1082,31 @@ export class Shard {
     conn.setTimer(() => this.onTimeout(conn, what, readyMs), readyMs);
   }
 
+  /**
+   * READY's `resume_gateway_url` (GW-URL-4), held to the rules of a configured gateway URL: the
+   * RESUME sent there carries the token. It must be `wss:` (or `ws:` to a loopback host, and
+   * never `ws:` when the base URL is `wss:`, unless `allowInsecureGateway`), with no
+   * credentials, path, query or fragment. Anything else is reported as a ProtocolError and
+   * the session resumes through the base URL. Absent or empty: the base URL, silently.
+   */
+  private checkResumeUrl(value: unknown): string | null {
+    if (value === undefined || value === null || value === '') return null;
+    const insecure = this.config.allowInsecureGateway;
+    const checked = checkGatewayUrl(
+      typeof value === 'string' ? value.replace(/\/+$/, '') : value,
+      insecure,
+    );
+    let rule: string | null = null;
+    if ('rule' in checked) rule = checked.rule;
+    else if (!insecure && this.baseUrl.startsWith('wss:') && !checked.url.startsWith('wss:'))
+      rule = 'must be wss: like the gateway URL (no downgrade to ws:)';
+    else return checked.url;
+    this.reportBadFrame(
+      new ProtocolError(`READY resume_gateway_url ${rule}; RESUME will use the gateway URL`),
+    );
+    return null;
+  }
+
   private onReady(conn: Connection, d: unknown, sequence: number | null): void {
     const ready = d as {
       session_id?: unknown;
@@ -1101,10 +1127,7 @@ export class Shard {
       return;
     }
     this.sessionId = ready.session_id;
-    this.resumeUrl =
-      typeof ready.resume_gateway_url === 'string' && ready.resume_gateway_url !== ''
-        ? stripUrl(ready.resume_gateway_url)
-        : null;
+    this.resumeUrl = this.checkResumeUrl(ready.resume_gateway_url);
     this.resumeUrlFailures = 0;
     const guildIds: string[] = [];
     if (Array.isArray(ready.guilds)) {
@@ -1470,7 +1493,7 @@ function asString(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-/** `resume_gateway_url` has no path or query (GW-URL-4); drop any trailing slash before the query is appended. */
+/** Drops any trailing slash of a configured gateway URL before the query is appended. */
 function stripUrl(url: string): string {
   return url.replace(/\/+$/, '');
 }

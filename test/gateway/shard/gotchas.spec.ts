@@ -44,6 +44,41 @@ describe('PROTOCOL.md section 18 gotchas, one shard against FakeGateway', () => 
     expect(h.gw.record.identifies.map((i) => i.outcome)).toEqual(['accepted', 'accepted']);
   });
 
+  it.each([
+    ['ws: to a host that is not loopback', 'ws://192.0.2.2:47111'],
+    ['not a WebSocket URL', 'http://192.0.2.2:47111'],
+    ['with a path and query', `wss://gateway.example/x?y=1`],
+  ])(
+    'GW-URL-4: a READY resume_gateway_url %s is refused: ProtocolError, RESUME goes to the base URL',
+    async (_case, resumeUrl) => {
+      h = await harness();
+      await h.shard.connect();
+      const conn = await h.gw.waitForConnection(0);
+      const session = h.gw.sessions()[0]!;
+      // The same session announced again (under the session's next sequence), with a resume
+      // URL the token must never be sent to.
+      conn.sendRaw(
+        JSON.stringify({
+          op: 0,
+          t: 'READY',
+          s: ++session.seq,
+          d: { session_id: session.id, resume_gateway_url: resumeUrl, guilds: [] },
+        }),
+      );
+      await until(() => count(h!.events, 'SHARD_READY') === 2);
+      const refused = h.data('SHARD_ERROR').map((d) => (d.error as Error).message);
+      expect(refused).toEqual([expect.stringMatching(/^READY resume_gateway_url .*gateway URL$/)]);
+      expect(h.shard.session!.resumeUrl).toBe('');
+
+      conn.terminate();
+      await until(() => count(h!.events, 'SHARD_RESUMED') === 1);
+      expect(h.gw.record.resumes.map((r) => [r.outcome, r.listener])).toEqual([
+        ['resumed', 'base'],
+      ]);
+      expect(h.gw.record.connections).toHaveLength(2);
+    },
+  );
+
   it('GW-GT-1: a dead resume URL falls back to the base URL after resumeUrlFailures attempts', async () => {
     const clock = new ManualClock();
     h = await harness(
