@@ -42,6 +42,7 @@ import { Shard, type ShardInfo } from '../shard/shard.js';
 import { ShardState } from '../shard/shard-state.js';
 import { MemberRequest, type MemberRequestOptions } from './member-request.js';
 import { shardIdForGuild } from './shard-routing.js';
+import { checkResumeUrl } from '../config/rules.js';
 
 /** Collaborators of a {@link Cluster}; each has a default. */
 export interface ClusterDeps {
@@ -479,15 +480,15 @@ export class Cluster {
     this.queue = queue;
     this.insight = isInsight(queue) ? queue : null;
 
-    const stored = await Promise.all(ids.map((id) => this.loadSession(id)));
-    this.checkNotStopped();
-    const needed = stored.filter((session) => session === null).length;
-    this.checkBudget(needed, gatewayBot);
-
     const gatewayUrl =
       !this.explicitGatewayUrl && gatewayBot !== null
         ? gatewayBot.url.replace(/\/+$/, '')
         : this.config.gatewayUrl;
+    const stored = await Promise.all(ids.map((id) => this.loadSession(id, gatewayUrl)));
+    this.checkNotStopped();
+    const needed = stored.filter((session) => session === null).length;
+    this.checkBudget(needed, gatewayBot);
+
     const pacedQueue: IdentifyQueue = {
       enqueue: (shardId, signal) => {
         const granted = queue.enqueue(shardId, signal);
@@ -574,15 +575,32 @@ export class Cluster {
     }
   }
 
-  private async loadSession(id: number): Promise<Session | null> {
+  /**
+   * The stored session of shard `id`, or null: none, unreadable, or unusable. An unusable one
+   * (a resume URL this configuration may not send the token to, e.g. `ws:` kept from a local
+   * test gateway while the gateway URL is `wss:`) is deleted, so one bad entry never stops the
+   * start; that shard identifies.
+   */
+  private async loadSession(id: number, gatewayUrl: string): Promise<Session | null> {
+    let session: Session | null;
     try {
-      return await this.store.load(id, this.count);
+      session = await this.store.load(id, this.count);
     } catch (error) {
       this.logger.warn(
         `Cannot load the stored session of shard ${id}: ${describe(error)}; it will identify`,
       );
       return null;
     }
+    if (session === null) return null;
+    const problem = storedSessionProblem(session, gatewayUrl, this.config.allowInsecureGateway);
+    if (problem === null) return session;
+    this.logger.warn(
+      `The stored session of shard ${id} is unusable (resumeUrl ${problem}); it is deleted and the shard identifies`,
+    );
+    await this.store.delete(id, this.count).catch((error: unknown) => {
+      this.logger.error(`Cannot delete the stored session of shard ${id}`, error);
+    });
+    return null;
   }
 
   /**
@@ -876,4 +894,18 @@ function typesOf(flags: EventTypeFlags): ReadonlySet<string> {
 /** {@link EventTypeFlags.has} on a {@link typesOf} set: unknown names count as UNKNOWN_EVENT. */
 function includes(types: ReadonlySet<string>, type: string): boolean {
   return types.has(type) || (!KNOWN_TYPES.has(type) && types.has(EventType.UnknownEvent));
+}
+
+/**
+ * Why a stored session cannot be resumed with this configuration ({@link checkResumeUrl}), or
+ * null; an empty resume URL means the gateway URL.
+ */
+function storedSessionProblem(
+  session: Session,
+  gatewayUrl: string,
+  allowInsecure: boolean,
+): string | null {
+  if (session.resumeUrl === '') return null;
+  const checked = checkResumeUrl(session.resumeUrl, gatewayUrl, allowInsecure);
+  return 'rule' in checked ? checked.rule : null;
 }

@@ -181,6 +181,23 @@ export function checkGatewayUrl(
 }
 
 /**
+ * Checks a resume URL (READY's `resume_gateway_url`, or one stored with a session) before a
+ * RESUME carries the token there (GW-URL-4): the rules of {@link checkGatewayUrl}, and no
+ * downgrade to `ws:` when the gateway URL is `wss:` (unless `allowInsecure`).
+ */
+export function checkResumeUrl(
+  value: unknown,
+  gatewayUrl: string,
+  allowInsecure: boolean,
+): { url: string } | { rule: string } {
+  const checked = checkGatewayUrl(value, allowInsecure);
+  if ('rule' in checked) return checked;
+  if (!allowInsecure && gatewayUrl.startsWith('wss:') && !checked.url.startsWith('wss:'))
+    return { rule: 'must be wss: like the gateway URL (no downgrade to ws:)' };
+  return checked;
+}
+
+/**
  * Checks the REST API base URL: `https:`, or `http:` to a loopback host (any host when
  * `allowInsecure`), without credentials, query or fragment. Returns it without a trailing
  * slash, or the rule it breaks.

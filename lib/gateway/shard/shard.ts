@@ -23,7 +23,7 @@ import {
   type ShardConfig,
   type ShardOptions,
 } from '../config/index.js';
-import { checkGatewayUrl } from '../config/rules.js';
+import { checkResumeUrl } from '../config/rules.js';
 import {
   AbortedError,
   ConfigError,
@@ -1091,18 +1091,16 @@ export class Shard {
    */
   private checkResumeUrl(value: unknown): string | null {
     if (value === undefined || value === null || value === '') return null;
-    const insecure = this.config.allowInsecureGateway;
-    const checked = checkGatewayUrl(
+    const checked = checkResumeUrl(
       typeof value === 'string' ? value.replace(/\/+$/, '') : value,
-      insecure,
+      this.baseUrl,
+      this.config.allowInsecureGateway,
     );
-    let rule: string | null = null;
-    if ('rule' in checked) rule = checked.rule;
-    else if (!insecure && this.baseUrl.startsWith('wss:') && !checked.url.startsWith('wss:'))
-      rule = 'must be wss: like the gateway URL (no downgrade to ws:)';
-    else return checked.url;
+    if ('url' in checked) return checked.url;
     this.reportBadFrame(
-      new ProtocolError(`READY resume_gateway_url ${rule}; RESUME will use the gateway URL`),
+      new ProtocolError(
+        `READY resume_gateway_url ${checked.rule}; RESUME will use the gateway URL`,
+      ),
     );
     return null;
   }

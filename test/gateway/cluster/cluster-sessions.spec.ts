@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cluster } from '../../../lib/gateway/cluster/cluster.js';
 import { IdentifyBudgetError } from '../../../lib/gateway/errors/errors.js';
+import { silentLogger } from '../../../lib/gateway/logger.js';
 import { EventType } from '../../../lib/gateway/events/event-type.js';
 import type { GatewayEvent } from '../../../lib/gateway/events/gateway-event.js';
 import { FileSessionStore } from '../../../lib/gateway/session/file-session-store.js';
@@ -108,6 +109,25 @@ describe('Cluster sessions across a restart (GW-RS-2, GW-RS-3, GW-CL-1)', () => 
     expect(fake.record.identifies.map((i) => i.outcome)).toEqual(['accepted']);
     expect(await store.load(0, 1)).toBeNull();
     expect(cluster.shard(0).state).toBe(ShardState.Active);
+  });
+
+  it('GW-URL-4: a stored session whose resume URL may not carry the token is deleted with a warning; the start goes on and that shard identifies', async () => {
+    ({ fake, clock } = await startFake({ shards: 2, maxConcurrency: 2 }));
+    const store = new MemorySessionStore();
+    await store.save(0, 2, { id: 'kept', sequence: 3, resumeUrl: 'ws://192.0.2.2:47111' });
+    await store.save(1, 2, { id: 'also', sequence: 3, resumeUrl: 'https://192.0.2.2/x' });
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (message: string) => warnings.push(message) };
+    const cluster = track(createCluster(fake, clock, {}, { sessionStore: store, logger }));
+    await driveUntilSettled(clock, cluster.up());
+    expect(fake.record.resumes).toEqual([]);
+    expect(fake.record.identifies.map((i) => i.outcome)).toEqual(['accepted', 'accepted']);
+    expect(await store.load(0, 2)).toBeNull();
+    expect(await store.load(1, 2)).toBeNull();
+    expect(warnings.filter((w) => /stored session of shard \d is unusable/.test(w))).toHaveLength(
+      2,
+    );
+    expect(cluster.info().every((shard) => shard.state === ShardState.Active)).toBe(true);
   });
 
   it('a session stored for another shard count is not resumed', async () => {
