@@ -747,7 +747,8 @@ export class Shard {
     this.running = false;
     this.fatalError = error;
     this.cancelReconnect();
-    this.stopGuildTracking();
+    // A fatal close (4004, 4010-4014) ends the session for good: nothing left to store or resume.
+    this.dropSession();
     if (this.conn !== null) this.endConnection(this.conn, RECONNECT_CLOSE_CODE);
     // FatalCloseError messages name the shard already.
     this.logger.error(

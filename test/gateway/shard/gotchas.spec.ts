@@ -164,8 +164,8 @@ describe('PROTOCOL.md section 18 gotchas, one shard against FakeGateway', () => 
       expect((fatal!.data as any).code).toBe(code);
       expect((fatal!.data as any).error).toBeInstanceOf(FatalCloseError);
       await expect(h.shard.connect()).rejects.toBeInstanceOf(FatalCloseError);
-      // Closing it afterwards sends nothing, and the log does not claim a close code.
-      await h.shard.close(4000);
+      // Closing it afterwards sends nothing, stores no session, and logs no close code.
+      expect(await h.shard.close(4000)).toBeNull();
       expect(h.shard.state).toBe(ShardState.FatallyClosed);
       expect(h.logs.lines.filter((l) => /closed with/.test(l.message))).toEqual([]);
       void connected;
