@@ -22,7 +22,7 @@ const DEFAULT_INTENTS: IntentName[] = [
 export interface BotOptions {
   /** A Discord bot token; without one the bot runs on the embedded FakeGateway. */
   readonly token?: string;
-  /** Intents as a bitfield or comma-separated names (`DISCORD_INTENTS`). */
+  /** Intents as a bitfield or comma-separated names (`DISCORD_INTENTS`); unset or empty: the defaults. */
   readonly intents?: string;
   /** Folder of the session files (the bot's and the embedded gateway's). Default `.sessions`. */
   readonly stateDir?: string;
@@ -50,12 +50,15 @@ export interface RunningBot {
 export async function startBot(options: BotOptions = {}): Promise<RunningBot> {
   const logger = new Logger('Sample');
   const stateDir = options.stateDir ?? '.sessions';
-  const sessionsFile = join(stateDir, 'bot-sessions.json');
+  const onDiscord = options.token !== undefined && options.token !== '';
+  // One file per mode: a session of the embedded gateway must never be resumed on Discord
+  // (its RESUME would carry the real token to a local port), nor the other way round.
+  const sessionsFile = join(stateDir, onDiscord ? 'discord-sessions.json' : 'bot-sessions.json');
   const sessionStore = new FileSessionStore(sessionsFile);
   let embedded: FakeGateway | null = null;
   let config: SampleConfig;
 
-  if (options.token === undefined || options.token === '') {
+  if (!onDiscord) {
     embedded = await startEmbeddedGateway(join(stateDir, 'embedded-gateway.json'));
     logger.log(
       `No DISCORD_TOKEN: running on the embedded FakeGateway at ${embedded.url} (4 shards, max_concurrency 4)`,
@@ -81,7 +84,10 @@ export async function startBot(options: BotOptions = {}): Promise<RunningBot> {
       statsEveryMs: options.statsEveryMs ?? 10_000,
       gateway: {
         token: options.token,
-        intents: options.intents === undefined ? DEFAULT_INTENTS : parseIntentList(options.intents),
+        intents:
+          options.intents === undefined || options.intents.trim() === ''
+            ? DEFAULT_INTENTS
+            : parseIntentList(options.intents),
         shards: 'recommended',
         sessionStore,
       },
