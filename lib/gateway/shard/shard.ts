@@ -972,10 +972,18 @@ export class Shard {
       return;
     }
     const interval = (d as { heartbeat_interval?: unknown } | null)?.heartbeat_interval;
-    if (typeof interval !== 'number' || !Number.isFinite(interval) || interval <= 0) {
+    // Above MAX_TIMER_MS a timer fires at once (Node clamps it to 1 ms): a heartbeat storm.
+    if (
+      typeof interval !== 'number' ||
+      !Number.isFinite(interval) ||
+      interval <= 0 ||
+      interval > MAX_TIMER_MS
+    ) {
       this.badFrameReconnect(
         conn,
-        new ProtocolError('HELLO without a positive heartbeat_interval; reconnecting'),
+        new ProtocolError(
+          `HELLO without a heartbeat_interval in (0, ${MAX_TIMER_MS}] ms; reconnecting`,
+        ),
       );
       return;
     }
@@ -1491,6 +1499,9 @@ function asInteger(value: unknown): number | null {
 function asString(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
+
+/** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2_147_483_647;
 
 /** Drops any trailing slash of a configured gateway URL before the query is appended. */
 function stripUrl(url: string): string {

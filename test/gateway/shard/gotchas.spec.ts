@@ -350,6 +350,23 @@ describe('PROTOCOL.md section 18 gotchas, one shard against FakeGateway', () => 
     expect(h.gw.record.connections).toHaveLength(2);
   });
 
+  it.each([0, -5, 1e15])(
+    'GW-HB-1: a HELLO heartbeat_interval of %p (not in (0, 2^31 - 1] ms) is a ProtocolError and a reconnect, never a timer storm',
+    async (interval) => {
+      h = await harness();
+      h.gw.nextConnections({ onConnect: 'none' });
+      const connected = h.shard.connect();
+      await h.gw.waitFor((record) => record.connections.length === 1 || null);
+      h.gw.connections[0]!.send({ op: 10, d: { heartbeat_interval: interval } });
+      await connected;
+      const errors = h.data('SHARD_ERROR').map((d) => (d.error as Error).message);
+      expect(errors[0]).toMatch(/HELLO without a heartbeat_interval in \(0, 2147483647\] ms/);
+      expect(h.gw.record.connections).toHaveLength(2);
+      // Heartbeats follow the good HELLO of the second connection only.
+      expect(h.gw.record.violations).toEqual([]);
+    },
+  );
+
   it('GW-GT-10: READY withheld -> timeout, reconnect and identify again', async () => {
     const clock = new ManualClock();
     h = await harness({ clock }, { timeouts: { readyMs: 8_000 } });
