@@ -932,6 +932,8 @@ export class Shard {
     }
     const sequence = (s as number | null | undefined) ?? null;
     if (sequence !== null && !this.advanceSequence(conn, sequence)) return;
+    // A replayed dispatch (GW-RS-3), named or not: between RESUME and RESUMED, RESUMED itself not.
+    if (sequence !== null && t !== 'RESUMED' && conn.resuming && !conn.active) conn.replayed++;
     if (typeof t !== 'string') {
       this.reportBadFrame(
         new ProtocolError('Dispatch without t; its sequence is kept, the event dropped'),
@@ -954,8 +956,6 @@ export class Shard {
       this.onResumed(conn, d, sequence);
       return;
     }
-    // A replayed dispatch (GW-RS-3): between RESUME and RESUMED, RESUMED itself not counted.
-    if (sequence !== null && conn.resuming && !conn.active) conn.replayed++;
     if (this.wanted.has(t)) {
       this.deliver(t as EventType, d, sequence);
     } else if (this.wantUnknown && !DISPATCH_NAMES.has(t)) {

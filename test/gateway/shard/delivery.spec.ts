@@ -87,6 +87,20 @@ describe('Shard delivery', () => {
     for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBeGreaterThan(seqs[i - 1]!);
   });
 
+  it('GW-RS-3: SHARD_RESUMED.replayed counts every replayed dispatch, one without t included, and not RESUMED', async () => {
+    h = await harness();
+    await h.shard.connect();
+    const conn = await h.gw.waitForConnection(0);
+    const session = h.gw.sessions()[0]!;
+    conn.terminate();
+    // Buffered while the shard is away: one nameless dispatch and one real one.
+    session.append(null, {});
+    session.append('TYPING_START', { channel_id: '1', user_id: '2', timestamp: 1 });
+    await until(() => count(h!.events, 'SHARD_RESUMED') === 1);
+    expect(h.gw.record.resumes.map((r) => r.replayed)).toEqual([2]);
+    expect(h.data('SHARD_RESUMED').map((d) => d.replayed)).toEqual([2]);
+  });
+
   it('EventTypeFlags: unwanted dispatches are peeked, not decoded; the sequence is still tracked; the setter applies live', async () => {
     h = await harness({}, { eventTypes: EventTypeFlags.of(EventType.TypingStart) });
     await h.shard.connect();
