@@ -17,7 +17,14 @@ import type {
   ShardOptions,
   ShardScheme,
 } from './options.js';
-import { checkApiUrl, checkGatewayUrl, droppedKeys, toIssues } from './rules.js';
+import {
+  checkApiUrl,
+  checkGatewayUrl,
+  checkResumeUrl,
+  checkSessionResumeUrl,
+  droppedKeys,
+  toIssues,
+} from './rules.js';
 import {
   ClusterOptionsSchema,
   CommonOptionsSchema,
@@ -48,11 +55,19 @@ const UNKNOWN_OPTION = 'is not a known option';
  */
 export function normalizeShardOptions(input: ShardOptions): ShardConfig {
   const options = validate(ShardOptionsSchema, input, (valid) => {
-    // The session class cannot see allowInsecureGateway; a shape error was reported already.
+    // The session class cannot see allowInsecureGateway or the gateway URL; a shape error was
+    // reported already, and '' (no resume URL) needs no check.
     const resumeUrl = valid.session?.resumeUrl;
-    if (typeof valid.session !== 'object' || !('url' in checkGatewayUrl(resumeUrl, true)))
+    if (
+      typeof valid.session !== 'object' ||
+      resumeUrl === '' ||
+      !('url' in checkGatewayUrl(resumeUrl, true))
+    )
       return [];
-    const resume = checkGatewayUrl(resumeUrl, valid.allowInsecureGateway === true);
+    const insecure = valid.allowInsecureGateway === true;
+    const gateway = checkGatewayUrl(valid.gatewayUrl ?? DEFAULTS.gatewayUrl, insecure);
+    if (!('url' in gateway)) return [];
+    const resume = checkResumeUrl(resumeUrl, gateway.url, insecure);
     return 'rule' in resume ? [{ path: 'session.resumeUrl', rule: resume.rule }] : [];
   });
   const common = normalizeCommon(options);
@@ -63,7 +78,7 @@ export function normalizeShardOptions(input: ShardOptions): ShardConfig {
           id: options.session.id,
           sequence: options.session.sequence,
           resumeUrl: (
-            checkGatewayUrl(options.session.resumeUrl, common.allowInsecureGateway) as {
+            checkSessionResumeUrl(options.session.resumeUrl, common.allowInsecureGateway) as {
               url: string;
             }
           ).url,

@@ -181,6 +181,18 @@ export function checkGatewayUrl(
 }
 
 /**
+ * A session's resume URL as handed over or stored: `''` means none (the RESUME goes through
+ * the gateway URL, as after a READY without a usable `resume_gateway_url`); anything else
+ * follows {@link checkGatewayUrl}.
+ */
+export function checkSessionResumeUrl(
+  value: unknown,
+  allowInsecure: boolean,
+): { url: string } | { rule: string } {
+  return value === '' ? { url: '' } : checkGatewayUrl(value, allowInsecure);
+}
+
+/**
  * Checks a resume URL (READY's `resume_gateway_url`, or one stored with a session) before a
  * RESUME carries the token there (GW-URL-4): the rules of {@link checkGatewayUrl}, and no
  * downgrade to `ws:` when the gateway URL is `wss:` (unless `allowInsecure`).

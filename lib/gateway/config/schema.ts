@@ -18,6 +18,7 @@ import {
   Rule,
   checkApiUrl,
   checkGatewayUrl,
+  checkSessionResumeUrl,
   isInteger,
 } from './rules.js';
 import { Token } from './token.js';
@@ -213,7 +214,7 @@ class SessionSchema {
   sequence!: number;
 
   // ws: to a non-loopback host is judged in normalize.ts, where allowInsecureGateway is known.
-  @UrlRule('resumeUrl', checkGatewayUrl, () => true)
+  @UrlRule('resumeUrl', checkSessionResumeUrl, () => true)
   resumeUrl!: string;
 }
 

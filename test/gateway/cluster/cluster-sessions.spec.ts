@@ -130,6 +130,19 @@ describe('Cluster sessions across a restart (GW-RS-2, GW-RS-3, GW-CL-1)', () => 
     expect(cluster.info().every((shard) => shard.state === ShardState.Active)).toBe(true);
   });
 
+  it("GW-URL-4: a stored session with resume URL '' (READY gave none usable) resumes through the gateway URL", async () => {
+    ({ fake, clock } = await startFake({ shards: 1 }));
+    const first = track(createCluster(fake, clock));
+    await driveUntilSettled(clock, first.up());
+    const session = (await first.downResumable()).get(0)!;
+    const store = new MemorySessionStore();
+    await store.save(0, 1, { ...session, resumeUrl: '' });
+    const second = track(createCluster(fake, clock, {}, { sessionStore: store }));
+    await driveUntilSettled(clock, second.up());
+    expect(fake.record.resumes.map((r) => [r.outcome, r.listener])).toEqual([['resumed', 'base']]);
+    expect(fake.record.identifies).toHaveLength(1);
+  });
+
   it('a session stored for another shard count is not resumed', async () => {
     ({ fake, clock } = await startFake({ shards: 2, maxConcurrency: 2 }));
     const store = new MemorySessionStore();

@@ -408,6 +408,32 @@ describe('normalizeShardOptions: the bad-input catalogue (issue 6), one problem 
     expect(config.gatewayUrl).toBe('ws://gateway.example.com');
     expect(config.session?.resumeUrl).toBe('ws://resume.example.com');
   });
+
+  it("GW-URL-4: a session's resume URL '' (none) is accepted: the RESUME goes through the gateway URL", () => {
+    const config = normalizeShardOptions({
+      ...base,
+      session: { id: 'a', sequence: 1, resumeUrl: '' },
+    });
+    expect(config.session).toEqual({ id: 'a', sequence: 1, resumeUrl: '' });
+  });
+
+  it('GW-URL-4: a session resume URL may not downgrade the wss: gateway URL to ws:, loopback included', () => {
+    expect(
+      shardIssues({ session: { id: 'a', sequence: 1, resumeUrl: 'ws://127.0.0.1:47112' } }),
+    ).toEqual([
+      {
+        path: 'session.resumeUrl',
+        rule: 'must be wss: like the gateway URL (no downgrade to ws:)',
+      },
+    ]);
+    // Against a loopback ws: gateway (a local test gateway), a loopback ws: resume URL is fine.
+    const local = normalizeShardOptions({
+      ...base,
+      gatewayUrl: 'ws://127.0.0.1:4000',
+      session: { id: 'a', sequence: 1, resumeUrl: 'ws://127.0.0.1:47112' },
+    });
+    expect(local.session?.resumeUrl).toBe('ws://127.0.0.1:47112');
+  });
 });
 
 describe('normalizeShardOptions: every problem at once, no value echoed (issue 6)', () => {
