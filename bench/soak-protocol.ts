@@ -4,6 +4,8 @@
  * is the client's alone, and so that the gateway's work does not slow the client's event loop.
  */
 
+import type { MalformedKind } from '../lib/testing/index.js';
+
 /** What the worker is started with (`workerData`). */
 export interface SoakGatewayInit {
   /** The only token the gateway accepts: the marker the leak check greps for. */
@@ -37,16 +39,9 @@ export type ShardFault =
   | 'ready-withheld-resume'
   | 'resume-url-dead'
   | 'op1-request'
-  | 'bad-json'
-  | 'wrong-shape'
-  | 'unknown-op'
-  | 'dispatch-without-t'
-  | 'dispatch-without-s'
-  | 'seq-backwards'
-  | 'invalid-utf8'
-  | 'binary-garbage'
-  | 'corrupt-zlib'
-  | 'huge-guild-create';
+  | 'huge-guild-create'
+  // The FakeGateway's malformed frames, sent as they are ('huge' is huge-guild-create).
+  | Exclude<MalformedKind, 'huge'>;
 
 /** Why a gateway session ended, as far as the gateway knows. */
 export type SessionEnd =

@@ -251,6 +251,11 @@ interface Row {
   ok: boolean | null;
 }
 
+/** A check that passes when a count is 0. */
+function mustBeZero(check: string, count: number): Row {
+  return { check, value: String(count), limit: '0', ok: count === 0 };
+}
+
 async function main(): Promise<number> {
   // A run that ends by running out of work (a lost promise) must not pass.
   process.exitCode = 3;
@@ -783,18 +788,8 @@ async function main(): Promise<number> {
       limit: '-',
       ok: null,
     },
-    {
-      check: 'dispatches lost within resumable sessions',
-      value: String(lost),
-      limit: '0',
-      ok: lost === 0,
-    },
-    {
-      check: 'dispatches delivered twice',
-      value: String(duplicated),
-      limit: '0',
-      ok: duplicated === 0,
-    },
+    mustBeZero('dispatches lost within resumable sessions', lost),
+    mustBeZero('dispatches delivered twice', duplicated),
     {
       check: 'gap of legitimately ended sessions (not lost)',
       value: `${invalidatedGap} in ${invalidatedSessions} sessions`,
@@ -809,36 +804,24 @@ async function main(): Promise<number> {
         limit: 'reported',
         ok: null,
       })),
-    {
-      check: 'sessions closed with 1000 by the user that the gateway kept (GW-CL-1)',
-      value: String(unseenUserCloses),
-      limit: '0',
-      ok: unseenUserCloses === 0,
-    },
+    mustBeZero(
+      'sessions closed with 1000 by the user that the gateway kept (GW-CL-1)',
+      unseenUserCloses,
+    ),
     {
       check: 'READY/RESUMED of aborted handshakes skipped (never replayed)',
       value: String(skippedSessionEvents),
       limit: 'reported',
       ok: null,
     },
-    {
-      check: 'sequence gaps the gateway could not account for',
-      value: String(unverifiedGaps),
-      limit: '0',
-      ok: unverifiedGaps === 0,
-    },
+    mustBeZero('sequence gaps the gateway could not account for', unverifiedGaps),
     {
       check: 'sessions whose READY never reached the client',
       value: String(neverReached),
       limit: 'reported',
       ok: null,
     },
-    {
-      check: 'valid sessions the client abandoned',
-      value: String(abandoned),
-      limit: '0',
-      ok: abandoned === 0,
-    },
+    mustBeZero('valid sessions the client abandoned', abandoned),
     {
       check: 'sessions ended for no known reason; client ahead of gateway',
       value: `${unexplained}; ${clientAhead}; ${orphanTallies} unknown to gateway; ${outOfSession} out of session`,
@@ -869,24 +852,9 @@ async function main(): Promise<number> {
       limit: 'equal',
       ok: givenUpModelled === givenUpLogged,
     },
-    {
-      check: 'IDENTIFY answered op 9 (identify window)',
-      value: String(rateLimited),
-      limit: '0',
-      ok: rateLimited === 0,
-    },
-    {
-      check: 'RESUME refused by the gateway',
-      value: String(resumesRejected),
-      limit: '0',
-      ok: resumesRejected === 0,
-    },
-    {
-      check: 'sessions timed out by the gateway (late heartbeats)',
-      value: String(heartbeatTimeouts),
-      limit: '0',
-      ok: heartbeatTimeouts === 0,
-    },
+    mustBeZero('IDENTIFY answered op 9 (identify window)', rateLimited),
+    mustBeZero('RESUME refused by the gateway', resumesRejected),
+    mustBeZero('sessions timed out by the gateway (late heartbeats)', heartbeatTimeouts),
     ...outages.map((o, i) => ({
       check: `outage ${i + 1}: attempts per shard while refused (max); refused upgrades`,
       value: `${o.attemptsMax}; ${o.refused}`,
@@ -899,7 +867,7 @@ async function main(): Promise<number> {
       limit: '0',
       ok: stuck.length === 0 && quiet,
     },
-    { check: 'fatal stops', value: String(fatal), limit: '0', ok: fatal === 0 },
+    mustBeZero('fatal stops', fatal),
     {
       check: 'op 1 requests answered in time / late',
       value: `${summary.heartbeatRequests.answeredInTime} / ${summary.heartbeatRequests.late}`,

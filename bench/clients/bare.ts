@@ -100,14 +100,7 @@ export function createClient(config: ClientConfig, probe: Probe): BenchClient {
     const pending: Buffer[] = [];
     probe.path = 'zlib-sync';
     onBinary = (data) => {
-      const n = data.length;
-      if (
-        n < 4 ||
-        data[n - 4] !== 0 ||
-        data[n - 3] !== 0 ||
-        data[n - 2] !== 0xff ||
-        data[n - 1] !== 0xff
-      ) {
+      if (!endsWithFlushMarker(data)) {
         pending.push(data);
         return;
       }
@@ -130,15 +123,7 @@ export function createClient(config: ClientConfig, probe: Probe): BenchClient {
     probe.path = 'node:zlib async stream';
     onBinary = (data) => {
       inflate.write(data);
-      const n = data.length;
-      if (
-        n < 4 ||
-        data[n - 4] !== 0 ||
-        data[n - 3] !== 0 ||
-        data[n - 2] !== 0xff ||
-        data[n - 1] !== 0xff
-      )
-        return;
+      if (!endsWithFlushMarker(data)) return;
       inflate.flush(zlib.constants.Z_SYNC_FLUSH, () => {
         const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
         chunks = [];
@@ -168,4 +153,12 @@ export function createClient(config: ClientConfig, probe: Probe): BenchClient {
       socket?.close(1000);
     },
   };
+}
+
+/** The zlib-stream message end: Z_SYNC_FLUSH's `00 00 ff ff` suffix. */
+function endsWithFlushMarker(data: Buffer): boolean {
+  const n = data.length;
+  return (
+    n >= 4 && data[n - 4] === 0 && data[n - 3] === 0 && data[n - 2] === 0xff && data[n - 1] === 0xff
+  );
 }

@@ -32,6 +32,19 @@ function trackingClock(): Clock & { pending: Set<TimerHandle> } {
   };
 }
 
+/** Makes the gateway send op 7 and closes the shard with `code` from the Resuming state change. */
+async function closeOnEnteringResuming(harness: Harness, code: number): Promise<void> {
+  let closing: Promise<unknown> | null = null;
+  harness.shard.addListener((event) => {
+    const state = (event.data as { state?: string } | null)?.state;
+    if (event.type === 'SHARD_STATE_CHANGED' && state === ShardState.Resuming)
+      closing ??= harness.shard.close(code);
+  });
+  (await harness.gw.waitForConnection(0)).reconnect();
+  await until(() => closing !== null);
+  await closing;
+}
+
 describe('close() from inside a listener, mid-handshake (the soak user-close fault)', () => {
   it.each([4000, 1000])(
     'GW-GT-8: close(%i) on entering Resuming leaves no timer of the shard behind',
@@ -39,15 +52,7 @@ describe('close() from inside a listener, mid-handshake (the soak user-close fau
       const clock = trackingClock();
       h = await harness({}, {}, { clock });
       await h.shard.connect();
-      let closing: Promise<unknown> | null = null;
-      h.shard.addListener((event) => {
-        const state = (event.data as { state?: string } | null)?.state;
-        if (event.type === 'SHARD_STATE_CHANGED' && state === ShardState.Resuming)
-          closing ??= h!.shard.close(code);
-      });
-      (await h.gw.waitForConnection(0)).reconnect();
-      await until(() => closing !== null);
-      await closing;
+      await closeOnEnteringResuming(h, code);
       expect(h.shard.state).toBe(ShardState.Closed);
       expect(count(h.events, 'SHARD_RESUMED')).toBe(0);
       expect(clock.pending.size).toBe(0);
@@ -63,15 +68,7 @@ describe('close() from inside a listener, mid-handshake (the soak user-close fau
       h = await harness();
       await h.shard.connect();
       const sessionId = h.shard.session!.id;
-      let closing: Promise<unknown> | null = null;
-      h.shard.addListener((event) => {
-        const state = (event.data as { state?: string } | null)?.state;
-        if (event.type === 'SHARD_STATE_CHANGED' && state === ShardState.Resuming)
-          closing ??= h!.shard.close(code);
-      });
-      (await h.gw.waitForConnection(0)).reconnect();
-      await until(() => closing !== null);
-      await closing;
+      await closeOnEnteringResuming(h, code);
       const second = h.gw.record.connections[1]!;
       await until(() => second.closedAt !== null);
       // The gateway learnt the session from the RESUME before the close frame, so a 1000 ends
