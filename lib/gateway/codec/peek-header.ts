@@ -58,6 +58,18 @@ function peekBytes(src: Buffer): PayloadHeader | null {
 const LETTER_D = 0x64;
 /** `{"t":"` */
 const T_PREFIX = [OPEN_BRACE, QUOTE, LETTER_T, QUOTE, COLON, QUOTE];
+/** `,"s":` */
+const S_KEY = [COMMA, QUOTE, LETTER_S, QUOTE, COLON];
+/** `,"op":` */
+const OP_KEY = [COMMA, QUOTE, LETTER_O, LETTER_P, QUOTE, COLON];
+/** `,"d":` */
+const D_KEY = [COMMA, QUOTE, LETTER_D, QUOTE, COLON];
+
+/** Whether `bytes` stand in `src` at `at` (past the end never matches). */
+function matchesAt(src: Buffer, at: number, bytes: readonly number[]): boolean {
+  for (let k = 0; k < bytes.length; k++) if (src[at + k] !== bytes[k]) return false;
+  return true;
+}
 /** Longer names than any Discord dispatch name take the general walk. */
 const MAX_FAST_NAME_BYTES = 64;
 
@@ -72,7 +84,7 @@ function peekDiscordOrder(src: Buffer): PayloadHeader | null {
   const end = src.length;
   // The shortest such message: {"t":"A","s":0,"op":0,"d":{}}
   if (end < 30) return null;
-  for (let k = 0; k < T_PREFIX.length; k++) if (src[k] !== T_PREFIX[k]) return null;
+  if (!matchesAt(src, 0, T_PREFIX)) return null;
   let i = 6;
   const nameLimit = Math.min(end, 6 + MAX_FAST_NAME_BYTES);
   for (; i < nameLimit; i++) {
@@ -83,45 +95,20 @@ function peekDiscordOrder(src: Buffer): PayloadHeader | null {
   }
   if (i === 6 || i === nameLimit) return null;
   const nameEnd = i;
-  // ,"s":
-  if (
-    src[i + 1] !== COMMA ||
-    src[i + 2] !== QUOTE ||
-    src[i + 3] !== LETTER_S ||
-    src[i + 4] !== QUOTE ||
-    src[i + 5] !== COLON
-  )
-    return null;
-  i += 6;
+  if (!matchesAt(src, i + 1, S_KEY)) return null;
+  i += 1 + S_KEY.length;
   const sEnd = scanInteger(src, i, end);
   if (sEnd < 0) return null;
   const s = toInteger(src, i, sEnd);
   i = sEnd;
-  // ,"op":
-  if (
-    src[i] !== COMMA ||
-    src[i + 1] !== QUOTE ||
-    src[i + 2] !== LETTER_O ||
-    src[i + 3] !== LETTER_P ||
-    src[i + 4] !== QUOTE ||
-    src[i + 5] !== COLON
-  )
-    return null;
-  i += 6;
+  if (!matchesAt(src, i, OP_KEY)) return null;
+  i += OP_KEY.length;
   const opEnd = scanInteger(src, i, end);
   if (opEnd < 0) return null;
   const op = toInteger(src, i, opEnd);
   i = opEnd;
-  // ,"d":
-  if (
-    src[i] !== COMMA ||
-    src[i + 1] !== QUOTE ||
-    src[i + 2] !== LETTER_D ||
-    src[i + 3] !== QUOTE ||
-    src[i + 4] !== COLON
-  )
-    return null;
-  i += 5;
+  if (!matchesAt(src, i, D_KEY)) return null;
+  i += D_KEY.length;
   const first = src[i];
   if (first !== OPEN_BRACE && first !== OPEN_BRACKET) return null;
   i = skipValue(src, i, end);
