@@ -592,10 +592,10 @@ export class Cluster {
       return null;
     }
     if (session === null) return null;
-    const problem = storedSessionProblem(session, gatewayUrl, this.config.allowInsecureGateway);
-    if (problem === null) return session;
+    const checked = checkResumeUrl(session.resumeUrl, gatewayUrl, this.config.allowInsecureGateway);
+    if ('url' in checked) return session;
     this.logger.warn(
-      `The stored session of shard ${id} is unusable (resumeUrl ${problem}); it is deleted and the shard identifies`,
+      `The stored session of shard ${id} is unusable (resumeUrl ${checked.rule}); it is deleted and the shard identifies`,
     );
     await this.store.delete(id, this.count).catch((error: unknown) => {
       this.logger.error(`Cannot delete the stored session of shard ${id}`, error);
@@ -894,18 +894,4 @@ function typesOf(flags: EventTypeFlags): ReadonlySet<string> {
 /** {@link EventTypeFlags.has} on a {@link typesOf} set: unknown names count as UNKNOWN_EVENT. */
 function includes(types: ReadonlySet<string>, type: string): boolean {
   return types.has(type) || (!KNOWN_TYPES.has(type) && types.has(EventType.UnknownEvent));
-}
-
-/**
- * Why a stored session cannot be resumed with this configuration ({@link checkResumeUrl}), or
- * null; an empty resume URL means the gateway URL.
- */
-function storedSessionProblem(
-  session: Session,
-  gatewayUrl: string,
-  allowInsecure: boolean,
-): string | null {
-  if (session.resumeUrl === '') return null;
-  const checked = checkResumeUrl(session.resumeUrl, gatewayUrl, allowInsecure);
-  return 'rule' in checked ? checked.rule : null;
 }

@@ -56,13 +56,9 @@ const UNKNOWN_OPTION = 'is not a known option';
 export function normalizeShardOptions(input: ShardOptions): ShardConfig {
   const options = validate(ShardOptionsSchema, input, (valid) => {
     // The session class cannot see allowInsecureGateway or the gateway URL; a shape error was
-    // reported already, and '' (no resume URL) needs no check.
+    // reported already.
     const resumeUrl = valid.session?.resumeUrl;
-    if (
-      typeof valid.session !== 'object' ||
-      resumeUrl === '' ||
-      !('url' in checkGatewayUrl(resumeUrl, true))
-    )
+    if (typeof valid.session !== 'object' || !('url' in checkSessionResumeUrl(resumeUrl, true)))
       return [];
     const insecure = valid.allowInsecureGateway === true;
     const gateway = checkGatewayUrl(valid.gatewayUrl ?? DEFAULTS.gatewayUrl, insecure);

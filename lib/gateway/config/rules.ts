@@ -194,16 +194,16 @@ export function checkSessionResumeUrl(
 
 /**
  * Checks a resume URL (READY's `resume_gateway_url`, or one stored with a session) before a
- * RESUME carries the token there (GW-URL-4): the rules of {@link checkGatewayUrl}, and no
- * downgrade to `ws:` when the gateway URL is `wss:` (unless `allowInsecure`).
+ * RESUME carries the token there (GW-URL-4): {@link checkSessionResumeUrl} (`''` is none), and
+ * no downgrade to `ws:` when the gateway URL is `wss:` (unless `allowInsecure`).
  */
 export function checkResumeUrl(
   value: unknown,
   gatewayUrl: string,
   allowInsecure: boolean,
 ): { url: string } | { rule: string } {
-  const checked = checkGatewayUrl(value, allowInsecure);
-  if ('rule' in checked) return checked;
+  const checked = checkSessionResumeUrl(value, allowInsecure);
+  if ('rule' in checked || checked.url === '') return checked;
   if (!allowInsecure && gatewayUrl.startsWith('wss:') && !checked.url.startsWith('wss:'))
     return { rule: 'must be wss: like the gateway URL (no downgrade to ws:)' };
   return checked;

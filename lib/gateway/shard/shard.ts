@@ -933,7 +933,7 @@ export class Shard {
     const sequence = (s as number | null | undefined) ?? null;
     if (sequence !== null && !this.advanceSequence(conn, sequence)) return;
     // A replayed dispatch (GW-RS-3), named or not: between RESUME and RESUMED, RESUMED itself not.
-    if (sequence !== null && t !== 'RESUMED' && conn.resuming && !conn.active) conn.replayed++;
+    if (conn.resuming && !conn.active && sequence !== null && t !== 'RESUMED') conn.replayed++;
     if (typeof t !== 'string') {
       this.reportBadFrame(
         new ProtocolError('Dispatch without t; its sequence is kept, the event dropped'),
