@@ -14,6 +14,7 @@ import {
 } from '@nestjs/core';
 import { Injector, type InstanceWrapper, type Module } from '@nestjs/core/internal';
 import {
+  describeError,
   ALL_EVENT_TYPES,
   type EventType,
   EventTypeFlags,
@@ -261,10 +262,7 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
       this.logger.debug(HANDLER_COMMAND_DROPPED(name, event.type, event.shardId));
       return;
     }
-    this.logger.error(
-      HANDLER_FAILED(name, event.type, event.shardId),
-      error instanceof Error ? error.stack : String(error),
-    );
+    this.logger.error(HANDLER_FAILED(name, event.type, event.shardId), describeError(error, true));
   }
 
   /** The decode filter: what the handlers ask for, unless `eventTypes` was configured. */

@@ -1,5 +1,5 @@
 import type { Logger } from '@nestjs/common';
-import type { GatewayLogger } from '../gateway/index.js';
+import { describeError, type GatewayLogger } from '../gateway/index.js';
 
 /**
  * The core's {@link GatewayLogger} on a Nest `Logger`: protocol traces at debug level,
@@ -12,7 +12,7 @@ export function nestGatewayLogger(logger: Logger): GatewayLogger {
     warn: (message) => logger.warn(message),
     error: (message, error) => {
       if (error === undefined) logger.error(message);
-      else logger.error(message, error instanceof Error ? error.stack : String(error));
+      else logger.error(message, describeError(error, true));
     },
   };
 }

@@ -6,7 +6,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { Cluster } from '../gateway/index.js';
+import { Cluster, describeError } from '../gateway/index.js';
 import { ClusterService } from './cluster.service.js';
 import { GatewayContextCreator } from './context/gateway-context-creator.js';
 import { GatewayMetadataAccessor } from './gateway-metadata.accessor.js';
@@ -101,7 +101,7 @@ export class GatewayModule
         await this.cluster.down();
       }
     } catch (error) {
-      this.logger.error(SHUTDOWN_FAILED, error instanceof Error ? error.stack : String(error));
+      this.logger.error(SHUTDOWN_FAILED, describeError(error, true));
     }
   }
 }

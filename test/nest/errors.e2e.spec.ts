@@ -1,6 +1,7 @@
 import { jest } from '@jest/globals';
 import { EventType, ShardState } from '../../lib/nest/index.js';
 import type { FakeGateway } from '../../lib/testing/index.js';
+import { OddThrowingConsumer } from './app/consumers/odd-throwing.consumer.js';
 import { PlainConsumer } from './app/consumers/plain.consumer.js';
 import { PresenceOnMessageConsumer } from './app/consumers/presence-on-message.consumer.js';
 import { ThrowingConsumer } from './app/consumers/throwing.consumer.js';
@@ -60,6 +61,29 @@ describe('GatewayModule: failing handlers (DESIGN.md: Events, handler errors nev
     expect(unhandled).toEqual([]);
     expect(booted.cluster.cluster.shard(0).state).toBe(ShardState.Active);
     expect(booted.cluster.cluster.shard(0).info().reconnects).toBe(0);
+  });
+
+  it('a value that cannot become a string, thrown or rejected, is logged as unprintable; the next handler still runs', async () => {
+    await booted.app.close();
+    await fake.stop();
+    fake = await startFake();
+    booted = await boot(fake, { providers: [OddThrowingConsumer] });
+    await booted.cluster.waitUntilReady();
+    fake.dispatch(EventType.MessageCreate, messageData('odd'), { shardId: 0, applyIntents: false });
+    await booted.calls.waitFor('OddThrowingConsumer.runsAfter', 1);
+    await booted.calls.waitFor('OddThrowingConsumer.rejectsOdd', 1);
+    await new Promise((resolve) => setImmediate(resolve));
+
+    for (const method of ['throwsOdd', 'rejectsOdd']) {
+      const lines = booted.logs.find(
+        'error',
+        `Handler OddThrowingConsumer.${method} failed on MESSAGE_CREATE (shard 0)`,
+      );
+      expect(lines).toHaveLength(1);
+      expect(lines[0].extra[0]).toBe('[unprintable object]');
+    }
+    expect(unhandled).toEqual([]);
+    expect(booted.cluster.cluster.shard(0).state).toBe(ShardState.Active);
   });
 
   it('a command a shutdown drops is not reported as a failing handler (debug, not error)', async () => {

@@ -16,8 +16,8 @@ import {
   type ClusterOptions,
 } from '../config/index.js';
 import {
+  describeError,
   AbortedError,
-  GatewayError,
   IdentifyBudgetError,
   MemberRequestRateLimitedError,
   ShardClosedError,
@@ -399,7 +399,7 @@ export class Cluster {
       }
       this.ready.reject(error);
       this.started.reject(error);
-      this.logger.error(`Cluster failed to start: ${describe(error)}`);
+      this.logger.error(`Cluster failed to start: ${describeError(error)}`);
       await this.shutdown(RESUMABLE_CLOSE_CODE);
       throw error;
     });
@@ -528,7 +528,7 @@ export class Cluster {
           .catch((error: unknown) => {
             // A shard closed by down() mid-start is no failure worth an error line.
             if (this.phase !== 'stopped') {
-              this.logger.error(`Shard ${id} failed to start: ${describe(error)}`);
+              this.logger.error(`Shard ${id} failed to start: ${describeError(error)}`);
             }
             throw error;
           }),
@@ -587,7 +587,7 @@ export class Cluster {
       session = await this.store.load(id, this.count);
     } catch (error) {
       this.logger.warn(
-        `Cannot load the stored session of shard ${id}: ${describe(error)}; it will identify`,
+        `Cannot load the stored session of shard ${id}: ${describeError(error)}; it will identify`,
       );
       return null;
     }
@@ -851,10 +851,6 @@ function recordPathFor(path: string, shardId: number, shards: number): string {
   if (shards === 1) return path;
   const { dir, name, ext } = parsePath(path);
   return joinPath(dir, `${name}.shard-${shardId}${ext}`);
-}
-
-function describe(error: unknown): string {
-  return error instanceof GatewayError || error instanceof Error ? error.message : String(error);
 }
 
 /** A promise with its settle functions; its rejection is marked handled (callers await it). */

@@ -196,3 +196,18 @@ function describeIds(ids: readonly number[]): string {
   if (ids.length <= 8) return `shards ${ids.join(', ')}`;
   return `${ids.length} shards, ${ids[0]}..${ids[ids.length - 1]}`;
 }
+
+/**
+ * A thrown or rejected value as text for a log line, without ever throwing itself: an Error's
+ * `stack` (with `stack`, when it has one) or `message`, anything else through `String`. A value
+ * that cannot become a string (a null-prototype object, a Proxy whose traps throw) reads as
+ * `[unprintable <typeof>]`, so a handler's odd rejection can never break the error path.
+ */
+export function describeError(error: unknown, stack = false): string {
+  try {
+    if (error instanceof Error) return (stack ? error.stack : undefined) ?? error.message;
+    return String(error);
+  } catch {
+    return `[unprintable ${typeof error}]`;
+  }
+}

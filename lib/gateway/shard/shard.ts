@@ -25,6 +25,7 @@ import {
 } from '../config/index.js';
 import { checkResumeUrl } from '../config/rules.js';
 import {
+  describeError,
   AbortedError,
   ConfigError,
   DecodeError,
@@ -555,7 +556,7 @@ export class Shard {
         skipUTF8Validation: true,
       });
     } catch (error) {
-      this.logger.warn(`${this.prefix} cannot open a WebSocket to ${url}: ${describe(error)}`);
+      this.logger.warn(`${this.prefix} cannot open a WebSocket to ${url}: ${describeError(error)}`);
       this.connectionEnded(conn, null, 'socket could not be created', 'resume');
       return;
     }
@@ -1034,7 +1035,7 @@ export class Shard {
           error instanceof GatewayError
             ? error
             : new ShardClosedError(this.id, 'wait in the identify queue');
-        this.logger.error(`${this.prefix} the identify queue refused: ${describe(error)}`);
+        this.logger.error(`${this.prefix} the identify queue refused: ${describeError(error)}`);
         this.stopFatally(failure, 0);
       },
     );
@@ -1480,12 +1481,10 @@ function wantedDispatches(flags: EventTypeFlags): ReadonlySet<string> {
 
 function ignore(): void {}
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 function asDecodeError(error: unknown): GatewayError {
-  return error instanceof GatewayError ? error : new DecodeError(describe(error), { cause: error });
+  return error instanceof GatewayError
+    ? error
+    : new DecodeError(describeError(error), { cause: error });
 }
 
 function isSequence(value: unknown): value is number {
