@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Logger, type INestApplicationContext, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FileSessionStore, type IntentName } from 'nestjs-discord-gateway';
+import { FileSessionStore, nestGatewayLogger, type IntentName } from 'nestjs-discord-gateway';
 import { FakeGateway } from 'nestjs-discord-gateway/testing';
 import { AppModule } from './app.module.js';
 import { startEmbeddedGateway } from './embedded-gateway.js';
@@ -54,7 +54,8 @@ export async function startBot(options: BotOptions = {}): Promise<RunningBot> {
   // One file per mode: a session of the embedded gateway must never be resumed on Discord
   // (its RESUME would carry the real token to a local port), nor the other way round.
   const sessionsFile = join(stateDir, onDiscord ? 'discord-sessions.json' : 'bot-sessions.json');
-  const sessionStore = new FileSessionStore(sessionsFile);
+  // With a logger, a corrupt file or an invalid entry is a warning, not a silent re-identify.
+  const sessionStore = new FileSessionStore(sessionsFile, nestGatewayLogger(logger));
   let embedded: FakeGateway | null = null;
   let config: SampleConfig;
 
