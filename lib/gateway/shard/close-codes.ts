@@ -80,12 +80,18 @@ const NO_CLOSE_FRAME: CloseCodePolicy = {
   reason: 'connection dropped without a close frame',
 };
 const UNKNOWN_CODE: CloseCodePolicy = { action: 'resume', reason: 'unrecognised close code' };
+/** 1000/1001 from the server end no session of the client's (GW-CL-1): it resumes. */
+const SERVER_CLOSED: CloseCodePolicy = {
+  action: 'resume',
+  reason: 'closed normally by the gateway (1000/1001)',
+};
 
 /**
- * The policy for a close `code`; `null` (or 1005/1006: no close frame, GW-CL-3) and unknown
- * codes (GW-CL-2) resume.
+ * The policy for a close `code`; `null` (or 1005/1006: no close frame, GW-CL-3), 1000/1001
+ * from the server and unknown codes (GW-CL-2) resume.
  */
 export function closeCodePolicy(code: number | null): CloseCodePolicy {
   if (code === null || code === 1005 || code === 1006) return NO_CLOSE_FRAME;
+  if (code === 1000 || code === 1001) return SERVER_CLOSED;
   return CLOSE_CODE_POLICY.get(code) ?? UNKNOWN_CODE;
 }

@@ -23,6 +23,12 @@ describe('close-code policy table (PROTOCOL.md section 10)', () => {
     expect(closeCodePolicy(1005).reason).toMatch(/without a close frame/);
   });
 
+  it('GW-CL-1: 1000/1001 from the gateway are named as a normal closure, not an unrecognised code', () => {
+    expect(closeCodePolicy(1000).reason).toBe('closed normally by the gateway (1000/1001)');
+    expect(closeCodePolicy(1001).reason).toBe('closed normally by the gateway (1000/1001)');
+    expect(closeCodePolicy(3000).reason).toBe('unrecognised close code');
+  });
+
   it('has one row per documented gateway close code, each with a reason', () => {
     expect([...CLOSE_CODE_POLICY.keys()].sort()).toEqual([
       4000, 4001, 4002, 4003, 4004, 4005, 4007, 4008, 4009, 4010, 4011, 4012, 4013, 4014,
