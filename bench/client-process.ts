@@ -21,18 +21,21 @@ subscribe('net.client.socket', (message) => {
 
 /** The client's view of the run, filled by the client implementations. */
 export interface Probe {
-  /** Call for every delivered event; `end` when it is the end marker. */
+  /** Call for every delivered event, the end marker included. */
   readonly onEvent: () => void;
+  /** Call when a shard delivers the end marker; the stream ends with the last shard's. */
   readonly onEnd: () => void;
   /** Which inflate/decode path the client reported. */
   path: string;
-  /** Messages the stream will carry (end marker included); set at 'go'. */
+  /** Messages the stream will carry, over all shards (end markers included); set at 'go'. */
   expect: number;
   /** Between 'go' and the end. */
   running: boolean;
 }
 
 let delivered = 0;
+/** End markers seen in the current phase (one per shard). */
+let ends = 0;
 let warmed = false;
 let started = false;
 let ended = false;
@@ -64,8 +67,9 @@ export const probe: Probe = {
     delivered++;
   },
   onEnd: () => {
+    if (++ends < config.shards) return;
     if (!started) {
-      // The warmup's end marker: JIT compilation and first-use costs are behind us.
+      // The warmup's end markers: JIT compilation and first-use costs are behind us.
       if (!warmed) send({ type: 'warm' });
       warmed = true;
       return;
@@ -130,6 +134,7 @@ if (config.mode === 'throughput') {
 process.on('message', (message: { type: string; expect?: number }) => {
   if (message.type === 'go') {
     delivered = 0;
+    ends = 0;
     started = true;
     probe.expect = message.expect ?? 0;
     probe.running = true;

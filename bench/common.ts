@@ -64,7 +64,7 @@ export interface ClientConfig {
   readonly encoding: Encoding;
   /** Handlers (listeners) for MESSAGE_CREATE only. */
   readonly filtered: boolean;
-  /** Shards to run (idle memory runs); 1 for throughput. */
+  /** Shards to run, in one process: ids 0 to shards - 1 of a shard count of `shards`. */
   readonly shards: number;
   readonly maxConcurrency: number;
   readonly identifyWindowMs: number;
@@ -98,19 +98,29 @@ export interface ThroughputResult {
   path: string;
 }
 
+/** How the orchestrator starts a gateway process. */
+export interface GatewayStart {
+  type: 'start';
+  /** The shard count `GET /gateway/bot` recommends (clients choose their own). */
+  shards: number;
+  maxConcurrency: number;
+  identifyWindowMs: number;
+  heartbeatIntervalMs: number;
+  /** Measured events per connection. */
+  events: number;
+  /** Events streamed before the measured ones (own sequence numbers, same mix). */
+  warmup: number;
+}
+
 /** Orchestrator -> gateway process. */
 export type GatewayCommand =
-  | {
-      type: 'start';
-      shards: number;
-      maxConcurrency: number;
-      identifyWindowMs: number;
-      heartbeatIntervalMs: number;
-      events: number;
-      /** Events streamed before the measured ones (own sequence numbers, same mix). */
-      warmup: number;
-    }
-  | { type: 'prepare' }
+  | GatewayStart
+  /**
+   * Waits until exactly `connections` sessions are open (one per shard of the client), then
+   * prepares their frames.
+   */
+  | { type: 'prepare'; connections: number }
+  /** Streams to every open session at once; `count` events each, then the end marker. */
   | { type: 'pump'; phase: 'warmup' | 'main'; count: number }
   | { type: 'stop' };
 
@@ -119,10 +129,10 @@ export type GatewayReply =
   | { type: 'started'; url: string; apiUrl: string; token: string; generated: GeneratedStats }
   | {
       type: 'pumped';
+      /** Events sent, over all connections (end markers not counted). */
       sent: number;
       compression: string | null;
       encoding: string;
-      wireBytes: number;
     }
   | { type: 'prepared' }
   | { type: 'error'; message: string };

@@ -209,19 +209,22 @@ async function onCommand(command: GatewayCommand): Promise<void> {
       return;
     }
     case 'prepare': {
-      await connectionFrames(only());
+      for (const connection of await sessions(command.connections))
+        await connectionFrames(connection);
       reply({ type: 'prepared' });
       return;
     }
     case 'pump': {
-      const connection = only();
-      const sent = await pump(connection, command.phase, command.count);
+      const connections = open();
+      // Every shard's stream at once, as a gateway serves them; each paced by its own socket.
+      const sent = await Promise.all(
+        connections.map((connection) => pump(connection, command.phase, command.count)),
+      );
       reply({
         type: 'pumped',
-        sent,
-        compression: connection.record.compression,
-        encoding: connection.record.encoding,
-        wireBytes: 0,
+        sent: sent.reduce((a, b) => a + b, 0),
+        compression: connections[0].record.compression,
+        encoding: connections[0].record.encoding,
       });
       return;
     }
@@ -231,12 +234,24 @@ async function onCommand(command: GatewayCommand): Promise<void> {
   }
 }
 
-/** The one client connection of a throughput run. */
-function only(): FakeConnection {
-  const connections = gateway!.connections.filter((c) => c.isOpen && c.session !== null);
-  if (connections.length !== 1)
-    throw new Error(`pump: ${connections.length} open sessions, want 1`);
-  return connections[0];
+/** The open sessions: the client's shards. */
+function open(): FakeConnection[] {
+  return gateway!.connections.filter((c) => c.isOpen && c.session !== null);
+}
+
+/**
+ * The client's `count` sessions, once exactly that many are open: the sockets of the previous
+ * client may take a moment to be seen closed.
+ */
+async function sessions(count: number): Promise<FakeConnection[]> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const connections = open();
+    if (connections.length === count) return connections;
+    if (Date.now() > deadline)
+      throw new Error(`prepare: ${connections.length} open sessions, want ${count}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 process.on('message', (command: GatewayCommand) => {

@@ -1,8 +1,17 @@
 /**
- * (d) The bare limit: a minimal `ws` client that inflates (zlib-sync, synchronously) and
- * JSON.parses each message and does nothing else; (e) the same inflating through node:zlib's
- * async stream; for zstd-stream, zstd-napi's synchronous streaming context. Only what the
- * handshake needs: HELLO, IDENTIFY, heartbeats.
+ * The bare clients: no library, only what a shard needs to stay connected (HELLO, IDENTIFY,
+ * heartbeats carrying the last sequence) and to deliver each dispatch.
+ *
+ * - (d) The floor: the leanest correct client for its transport. Per socket: `ws` (with
+ *   bufferutil when installed), for zlib-stream one zlib-sync context, for zstd-stream one
+ *   zstd-napi context. Per message: the flush-marker check (zlib-stream), inflate into a
+ *   Buffer (the library's own output: zlib-sync's copy, or a copy out of zstd-napi's reused
+ *   output buffer), that Buffer to text once, `JSON.parse`, the sequence, the listener.
+ *   Nothing else: no UTF-8 validation (`toString` replaces invalid bytes), no caps, no
+ *   duplicate check. What those cost the library is in BENCHMARKS.md's breakdown.
+ * - (e) The same, inflating through node:zlib's async stream (what a client without native
+ *   addons would write first).
+ * - (f) The ceiling: receives (and inflates) every message of the window and decodes none.
  */
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
@@ -13,8 +22,8 @@ import { BENCH_INTENTS, END_MARKER, type ClientConfig } from '../common.js';
 interface ZlibSync {
   Inflate: new (options?: { chunkSize?: number }) => {
     push(data: Buffer, flush: number): void;
-    err: number;
-    result: Buffer | null;
+    readonly err: number;
+    readonly result: Buffer | null;
   };
   Z_SYNC_FLUSH: number;
 }
@@ -32,74 +41,122 @@ interface Payload {
   d: { heartbeat_interval?: number; content?: string } | null;
 }
 
+const require = createRequire(import.meta.url);
+
 export function createClient(config: ClientConfig, probe: Probe): BenchClient {
-  const receiveOnly = config.kind === 'bare-recv';
-  let received = 0;
-  let socket: WebSocket | null = null;
-  let heartbeat: NodeJS.Timeout | undefined;
-  let sequence: number | null = null;
-  let readyResolve: () => void = () => {};
-
-  /** The ceiling (f): counts the stream's messages without decoding them. */
-  const onStreamMessage = (): boolean => {
-    if (!receiveOnly || !probe.running) return false;
-    probe.onEvent();
-    if (++received === probe.expect) probe.onEnd();
-    return true;
-  };
-
-  const onPayload = (payload: Payload): void => {
-    if (payload.op === 0) {
-      sequence = payload.s;
-      probe.onEvent();
-      if (payload.t === 'MESSAGE_CREATE' && payload.d?.content === END_MARKER) probe.onEnd();
-      else if (payload.t === 'READY') readyResolve();
-      return;
-    }
-    if (payload.op === 10) {
-      heartbeat = setInterval(
-        () => socket?.send(JSON.stringify({ op: 1, d: sequence })),
-        payload.d!.heartbeat_interval,
-      );
-      socket!.send(
-        JSON.stringify({
-          op: 2,
-          d: {
-            token: config.token,
-            intents: BENCH_INTENTS,
-            properties: { os: 'linux', browser: 'bench', device: 'bench' },
-            shard: [0, 1],
-          },
-        }),
-      );
-    }
-  };
-
-  let onBinary: (data: Buffer) => void = () => {};
-  if (config.compression === 'zstd-stream') {
-    const zstd = createRequire(import.meta.url)('zstd-napi/binding') as ZstdNapi;
-    const context = new zstd.DCtx();
-    const output = Buffer.allocUnsafe(64 * 1024);
-    probe.path = 'zstd-napi';
-    onBinary = (data) => {
-      const parts: Buffer[] = [];
-      let input = data;
-      for (;;) {
-        const [, produced, consumed] = context.decompressStream(output, input);
-        if (produced > 0) parts.push(Buffer.from(output.subarray(0, produced)));
-        input = input.subarray(consumed);
-        if (produced < output.length && input.length === 0) break;
+  const shards: BareShard[] = [];
+  return {
+    start: async () => {
+      for (let id = 0; id < config.shards; id++) {
+        const shard = new BareShard(config, probe, id);
+        shards.push(shard);
+        await shard.ready;
       }
-      if (onStreamMessage()) return;
-      const text = (parts.length === 1 ? parts[0] : Buffer.concat(parts)).toString('utf8');
-      onPayload(JSON.parse(text) as Payload);
-    };
-  } else if (config.compression === 'zlib-stream' && config.kind !== 'bare-async') {
-    const zlibSync = createRequire(import.meta.url)('zlib-sync') as ZlibSync;
+    },
+    stop: async () => {
+      for (const shard of shards) shard.stop();
+    },
+  };
+}
+
+/** Messages of the window that the ceiling (f) received, over all shards. */
+let received = 0;
+
+class BareShard {
+  readonly ready: Promise<void>;
+  private readonly socket: WebSocket;
+  private sequence: number | null = null;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readyResolve: () => void = () => {};
+
+  constructor(
+    private readonly config: ClientConfig,
+    private readonly probe: Probe,
+    private readonly id: number,
+  ) {
+    const compress = config.compression === 'none' ? '' : `&compress=${config.compression}`;
+    this.socket = new WebSocket(`${config.url}/?v=10&encoding=json${compress}`, {
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+    });
+    this.socket.on('message', this.receiver());
+    this.ready = new Promise((resolve, reject) => {
+      this.readyResolve = resolve;
+      this.socket.once('error', reject);
+    });
+  }
+
+  stop(): void {
+    clearInterval(this.heartbeat);
+    this.socket.close(1000);
+  }
+
+  /** The socket's message listener for the transport and the kind of bare client. */
+  private receiver(): (data: Buffer, isBinary: boolean) => void {
+    const { compression, kind } = this.config;
+    const probe = this.probe;
+    const receiveOnly = kind === 'bare-recv';
+    // The ceiling counts the window's messages without decoding them; outside the window it
+    // decodes like (d), so the handshake and the warmup's end marker are seen.
+    const onMessage = receiveOnly
+      ? (message: Buffer): void => {
+          if (!probe.running) {
+            this.onPayload(JSON.parse(message.toString()) as Payload);
+            return;
+          }
+          probe.onEvent();
+          if (++received === probe.expect) probe.onEnd();
+        }
+      : (message: Buffer): void => this.onPayload(JSON.parse(message.toString()) as Payload);
+
+    if (compression === 'none') {
+      probe.path = 'ws';
+      return (data) => onMessage(data);
+    }
+
+    if (compression === 'zstd-stream') {
+      const context = new (require('zstd-napi/binding') as ZstdNapi).DCtx();
+      const output = Buffer.allocUnsafe(64 * 1024);
+      probe.path = 'ws; zstd-napi';
+      return (data) => {
+        let input = data;
+        let message: Buffer | null = null;
+        for (;;) {
+          const [, produced, consumed] = context.decompressStream(output, input);
+          if (produced > 0) {
+            const part = Buffer.from(output.subarray(0, produced));
+            message = message === null ? part : Buffer.concat([message, part]);
+          }
+          input = input.subarray(consumed);
+          if (produced < output.length && input.length === 0) break;
+        }
+        if (message !== null) onMessage(message);
+      };
+    }
+
+    if (kind === 'bare-async') {
+      const inflate = zlib.createInflate({ chunkSize: 64 * 1024 });
+      let chunks: Buffer[] = [];
+      inflate.on('data', (chunk: Buffer) => chunks.push(chunk));
+      probe.path = 'ws; node:zlib async stream';
+      return (data) => {
+        inflate.write(data);
+        if (!endsWithFlushMarker(data)) return;
+        inflate.flush(zlib.constants.Z_SYNC_FLUSH, () => {
+          const message = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+          chunks = [];
+          onMessage(message);
+        });
+      };
+    }
+
+    const zlibSync = require('zlib-sync') as ZlibSync;
     const inflate = new zlibSync.Inflate({ chunkSize: 64 * 1024 });
+    const flush = zlibSync.Z_SYNC_FLUSH;
     const pending: Buffer[] = [];
-    probe.path = 'zlib-sync';
-    onBinary = (data) => {
+    probe.path = 'ws; zlib-sync';
+    return (data) => {
+      // A message may span frames: only the one ending in the flush marker completes it.
       if (!endsWithFlushMarker(data)) {
         pending.push(data);
         return;
@@ -109,50 +166,43 @@ export function createClient(config: ClientConfig, probe: Probe): BenchClient {
         data = Buffer.concat(pending);
         pending.length = 0;
       }
-      inflate.push(data, zlibSync.Z_SYNC_FLUSH);
-      if (inflate.err < 0) throw new Error('inflate failed');
-      // The ceiling takes the inflated bytes too (zlib-sync copies them out on this read).
-      const inflated = inflate.result!;
-      if (onStreamMessage()) return;
-      onPayload(JSON.parse(inflated.toString('utf8')) as Payload);
+      inflate.push(data, flush);
+      if (inflate.err < 0) throw new Error(`zlib-stream inflate failed (${inflate.err})`);
+      onMessage(inflate.result!);
     };
-  } else if (config.compression === 'zlib-stream') {
-    const inflate = zlib.createInflate({ chunkSize: 64 * 1024 });
-    let chunks: Buffer[] = [];
-    inflate.on('data', (chunk: Buffer) => chunks.push(chunk));
-    probe.path = 'node:zlib async stream';
-    onBinary = (data) => {
-      inflate.write(data);
-      if (!endsWithFlushMarker(data)) return;
-      inflate.flush(zlib.constants.Z_SYNC_FLUSH, () => {
-        const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
-        chunks = [];
-        onPayload(JSON.parse(text) as Payload);
-      });
-    };
-  } else {
-    probe.path = 'none';
   }
 
-  return {
-    start: () =>
-      new Promise<void>((resolve, reject) => {
-        readyResolve = resolve;
-        const compress = config.compression === 'none' ? '' : `&compress=${config.compression}`;
-        socket = new WebSocket(`${config.url}/?v=10&encoding=json${compress}`, {
-          perMessageDeflate: false,
-        });
-        socket.on('message', (data: Buffer, isBinary: boolean) => {
-          if (isBinary) onBinary(data);
-          else if (!onStreamMessage()) onPayload(JSON.parse(data.toString('utf8')) as Payload);
-        });
-        socket.on('error', reject);
+  private onPayload(payload: Payload): void {
+    if (payload.op === 0) {
+      if (payload.s !== null) this.sequence = payload.s;
+      this.probe.onEvent();
+      if (payload.t === 'MESSAGE_CREATE') {
+        if (payload.d!.content === END_MARKER) this.probe.onEnd();
+      } else if (payload.t === 'READY') {
+        this.readyResolve();
+      }
+    } else if (payload.op === 10) {
+      this.hello(payload.d!.heartbeat_interval!);
+    }
+  }
+
+  private hello(intervalMs: number): void {
+    this.heartbeat = setInterval(
+      () => this.socket.send(JSON.stringify({ op: 1, d: this.sequence })),
+      intervalMs,
+    );
+    this.socket.send(
+      JSON.stringify({
+        op: 2,
+        d: {
+          token: this.config.token,
+          intents: BENCH_INTENTS,
+          properties: { os: 'linux', browser: 'bench', device: 'bench' },
+          shard: [this.id, this.config.shards],
+        },
       }),
-    stop: async () => {
-      clearInterval(heartbeat);
-      socket?.close(1000);
-    },
-  };
+    );
+  }
 }
 
 /** The zlib-stream message end: Z_SYNC_FLUSH's `00 00 ff ff` suffix. */

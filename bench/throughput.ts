@@ -1,0 +1,404 @@
+/**
+ * The throughput part: every row's client receives the same prepared stream (each of its
+ * shards the whole stream) and measures its cost per event, in CPU time or, with
+ * `--instructions`, in instructions under callgrind. One table per transport, with the ratios
+ * to the bare floor and to @discordjs/ws of the same shard count, from the same run.
+ *
+ * To add a row, add it to {@link THROUGHPUT_ROWS}; a new client setting goes into
+ * ClientConfig (common.ts) and the row's `client` field.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  median,
+  type ClientConfig,
+  type ClientKind,
+  type Compression,
+  type GatewayReply,
+  type GeneratedStats,
+  type ThroughputResult,
+} from './common.js';
+import { selected, type BenchOptions } from './options.js';
+import { ClientProcess, GatewayProcess, clientConfig, log } from './processes.js';
+
+export interface ThroughputRow {
+  /** What `--only` and `--profile` name, and the per-run lines print. */
+  readonly id: string;
+  readonly label: string;
+  readonly kind: ClientKind;
+  readonly compression: Compression;
+  /** Shards in the one client process (default 1); each gets the whole stream. */
+  readonly shards?: number;
+  /**
+   * Its place in the table: `floor` (the bare client every other row is divided into) and
+   * `djs` (@discordjs/ws) set the ratio columns for their transport and shard count; a
+   * `floor` that costs more than a `library` or `djs` row delivering the same events is
+   * reported as a warning.
+   */
+  readonly role: 'floor' | 'ceiling' | 'library' | 'djs' | 'other';
+  /** Further client settings (encoding, filtered, noNative, ...). */
+  readonly client?: Partial<Omit<ClientConfig, 'kind' | 'compression' | 'shards'>>;
+}
+
+const row = (
+  id: string,
+  label: string,
+  kind: ClientKind,
+  compression: Compression,
+  role: ThroughputRow['role'],
+  extra: Pick<ThroughputRow, 'shards' | 'client'> = {},
+): ThroughputRow => ({ id, label, kind, compression, role, ...extra });
+
+const FOUR = { shards: 4 } as const;
+
+/** Every throughput row, in table order (a table per transport). */
+export const THROUGHPUT_ROWS: readonly ThroughputRow[] = [
+  row('d-none', '(d) bare floor: ws + JSON.parse', 'bare-sync', 'none', 'floor'),
+  row('f-none', '(f) ceiling: ws receive only, no decode', 'bare-recv', 'none', 'ceiling'),
+  row('a-none', '(a) Cluster, listener', 'cluster', 'none', 'library'),
+  row('b-none', '(b) Nest, handler per type', 'nest', 'none', 'library'),
+  row('c-none', '(c) @discordjs/ws', 'djs-none', 'none', 'djs'),
+  row('d-none-4', '(d) bare floor: ws + JSON.parse', 'bare-sync', 'none', 'floor', FOUR),
+  row('a-none-4', '(a) Cluster, listener', 'cluster', 'none', 'library', FOUR),
+  row('b-none-4', '(b) Nest, handler per type', 'nest', 'none', 'library', FOUR),
+  row('c-none-4', '(c) @discordjs/ws', 'djs-none', 'none', 'djs', FOUR),
+  row('a-none-etf', '(a) Cluster, ETF (erlpack)', 'cluster', 'none', 'other', {
+    client: { encoding: 'etf' },
+  }),
+  row('a-none-filtered', '(a) Cluster, MESSAGE_CREATE only', 'cluster', 'none', 'other', {
+    client: { filtered: true },
+  }),
+  row('b-none-filtered', '(b) Nest, MESSAGE_CREATE only', 'nest', 'none', 'other', {
+    client: { filtered: true },
+  }),
+
+  row('d-zlib', '(d) bare floor: ws + zlib-sync + JSON.parse', 'bare-sync', 'zlib-stream', 'floor'),
+  row(
+    'f-zlib',
+    '(f) ceiling: ws + zlib-sync inflate, no decode',
+    'bare-recv',
+    'zlib-stream',
+    'ceiling',
+  ),
+  row('a-zlib', '(a) Cluster, listener (zlib-sync)', 'cluster', 'zlib-stream', 'library'),
+  row('b-zlib', '(b) Nest, handler per type', 'nest', 'zlib-stream', 'library'),
+  row('c-zlib-sync', '(c) @discordjs/ws ZlibSync', 'djs-sync', 'zlib-stream', 'djs'),
+  row(
+    'd-zlib-4',
+    '(d) bare floor: ws + zlib-sync + JSON.parse',
+    'bare-sync',
+    'zlib-stream',
+    'floor',
+    FOUR,
+  ),
+  row('a-zlib-4', '(a) Cluster, listener (zlib-sync)', 'cluster', 'zlib-stream', 'library', FOUR),
+  row('b-zlib-4', '(b) Nest, handler per type', 'nest', 'zlib-stream', 'library', FOUR),
+  row('c-zlib-sync-4', '(c) @discordjs/ws ZlibSync', 'djs-sync', 'zlib-stream', 'djs', FOUR),
+  row('e-zlib', '(e) bare: ws + node:zlib async stream', 'bare-async', 'zlib-stream', 'other'),
+  row('c-zlib-native', '(c) @discordjs/ws ZlibNative', 'djs-native', 'zlib-stream', 'other'),
+  row('a-zlib-nonative', '(a) Cluster, no native addons', 'cluster', 'zlib-stream', 'other', {
+    client: { noNative: true },
+  }),
+  row('a-zlib-filtered', '(a) Cluster, MESSAGE_CREATE only', 'cluster', 'zlib-stream', 'other', {
+    client: { filtered: true },
+  }),
+  row('a-zlib-etf', '(a) Cluster, ETF (erlpack)', 'cluster', 'zlib-stream', 'other', {
+    client: { encoding: 'etf' },
+  }),
+
+  row('d-zstd', '(d) bare floor: ws + zstd-napi + JSON.parse', 'bare-sync', 'zstd-stream', 'floor'),
+  row('f-zstd', '(f) ceiling: ws + zstd-napi, no decode', 'bare-recv', 'zstd-stream', 'ceiling'),
+  row('a-zstd', '(a) Cluster, listener (zstd-napi)', 'cluster', 'zstd-stream', 'library'),
+  row('a-zstd-filtered', '(a) Cluster, MESSAGE_CREATE only', 'cluster', 'zstd-stream', 'other', {
+    client: { filtered: true },
+  }),
+  row(
+    'a-zstd-nonative',
+    '(a) Cluster, no native addons (fzstd)',
+    'cluster',
+    'zstd-stream',
+    'other',
+    { client: { noNative: true } },
+  ),
+];
+
+const TRANSPORTS: readonly { compression: Compression; title: string }[] = [
+  { compression: 'none', title: 'Uncompressed (json)' },
+  { compression: 'zlib-stream', title: 'zlib-stream' },
+  {
+    compression: 'zstd-stream',
+    title: 'zstd-stream (no @discordjs/ws row: its zstd needs node:zlib zstd, Node >= 22.15)',
+  },
+];
+
+/** A ratio the run checks: `against` cost / `row` cost must be at least `min`. */
+interface Target {
+  readonly label: string;
+  readonly row: string;
+  readonly against: string;
+  readonly min: number;
+}
+
+const TARGETS: readonly Target[] = [
+  { label: 'Cluster vs bare floor, json, 1 shard', row: 'a-none', against: 'd-none', min: 0.9 },
+  {
+    label: 'Cluster vs bare floor, json, 4 shards',
+    row: 'a-none-4',
+    against: 'd-none-4',
+    min: 0.9,
+  },
+  { label: 'Cluster vs bare floor, zlib, 1 shard', row: 'a-zlib', against: 'd-zlib', min: 0.9 },
+  {
+    label: 'Cluster vs bare floor, zlib, 4 shards',
+    row: 'a-zlib-4',
+    against: 'd-zlib-4',
+    min: 0.9,
+  },
+  // At most 5% more than the raw listener: listener / Nest >= 1 / 1.05.
+  { label: 'Nest vs Cluster listener, json', row: 'b-none', against: 'a-none', min: 1 / 1.05 },
+  { label: 'Nest vs Cluster listener, zlib', row: 'b-zlib', against: 'a-zlib', min: 1 / 1.05 },
+  { label: 'Cluster vs @discordjs/ws, json', row: 'a-none', against: 'c-none', min: 1.5 },
+  { label: 'Cluster vs @discordjs/ws ZlibSync', row: 'a-zlib', against: 'c-zlib-sync', min: 1.3 },
+  {
+    label: 'no native addons vs @discordjs/ws ZlibNative',
+    row: 'a-zlib-nonative',
+    against: 'c-zlib-native',
+    min: 2.5,
+  },
+  { label: 'filtered vs bare floor, json', row: 'a-none-filtered', against: 'd-none', min: 3 },
+  { label: 'filtered vs bare floor, zlib', row: 'a-zlib-filtered', against: 'd-zlib', min: 2 },
+  { label: 'Cluster vs bare floor, zstd', row: 'a-zstd', against: 'd-zstd', min: 0.85 },
+  { label: 'filtered vs bare floor, zstd', row: 'a-zstd-filtered', against: 'd-zstd', min: 2 },
+];
+
+interface Measured extends ThroughputResult {
+  /** Events sent over all shards (end markers not counted). */
+  sent: number;
+  compression: string | null;
+  /** Instructions from 'go' to the last end marker, and of them JIT compilation (`--instructions`). */
+  instructions: { total: number; compile: number } | null;
+}
+
+interface Summary {
+  row: ThroughputRow;
+  shards: number;
+  /**
+   * CPU us per event, or with `--instructions` instructions per event outside JIT compilation
+   * (the steady state: compiling is a one-time cost): what ratios compare.
+   */
+  cost: number;
+  /** `--instructions`: median instructions per event spent compiling, and in all. */
+  compilePerEvent: number;
+  totalPerEvent: number;
+  eventsPerSecond: number;
+  peakRss: number;
+  peakHeap: number;
+  wirePerEvent: number;
+  path: string;
+  samples: number[];
+}
+
+/** The throughput tables (Markdown lines), or none when no row is selected. */
+export async function throughputPart(options: BenchOptions): Promise<string[]> {
+  const rows = THROUGHPUT_ROWS.filter((r) => selected(options, 'throughput', r.id));
+  if (rows.length === 0) return [];
+  log(
+    `throughput: ${rows.length} rows x ${options.runs} runs x ${options.events} events per shard after ${options.warmup} warmup events`,
+  );
+  const { gateway, started } = await GatewayProcess.start({
+    shards: 1,
+    // Clients connect one after another: no IDENTIFY may wait for a window.
+    maxConcurrency: 16,
+    identifyWindowMs: 1,
+    // Long: no heartbeat ACK (compressed by the gateway's own context) lands inside a stream.
+    heartbeatIntervalMs: 3_600_000,
+    events: options.events,
+    warmup: options.warmup,
+  });
+  const results = new Map<string, Measured[]>();
+  try {
+    // Interleaved: drift on a shared machine spreads over every row.
+    for (let run = 1; run <= options.runs; run++) {
+      for (const r of rows) {
+        const result = await measure(options, gateway, started, r);
+        log(`  run ${run} ${r.id.padEnd(16)} ${describeRun(result)}`);
+        results.set(r.id, [...(results.get(r.id) ?? []), result]);
+      }
+    }
+  } finally {
+    await gateway.stop();
+  }
+  const summaries = new Map(rows.map((r) => [r.id, summarize(options, r, results.get(r.id)!)]));
+  return report(options, started.generated, summaries);
+}
+
+async function measure(
+  options: BenchOptions,
+  gateway: GatewayProcess,
+  started: Extract<GatewayReply, { type: 'started' }>,
+  r: ThroughputRow,
+): Promise<Measured> {
+  const shards = r.shards ?? 1;
+  const config = clientConfig({
+    ...r.client,
+    kind: r.kind,
+    compression: r.compression,
+    shards,
+    maxConcurrency: 16,
+    url: started.url,
+    apiUrl: started.apiUrl,
+    token: started.token,
+  });
+  const execArgv = options.profile === r.id ? ['--cpu-prof', '--cpu-prof-dir=bench-profiles'] : [];
+  if (options.semiSpaceMiB > 0) execArgv.push(`--max-semi-space-size=${options.semiSpaceMiB}`);
+  // One thread and fixed seeds: background compilation and GC threads finishing at different
+  // points made counts of the same client differ by up to 20%; like this they agree within ~2%.
+  if (options.instructions) execArgv.push('--single-threaded', '--hash-seed=1', '--random-seed=1');
+  execArgv.push(...options.clientFlags);
+  const client = new ClientProcess(config, { execArgv, callgrind: options.instructions });
+  const timeoutMs = options.instructions ? 1_800_000 : 120_000;
+  try {
+    await client.next('ready', timeoutMs);
+    await gateway.request({ type: 'prepare', connections: shards });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    if (options.warmup > 0) {
+      await gateway.request({ type: 'pump', phase: 'warmup', count: options.warmup });
+      await client.next('warm', timeoutMs);
+    }
+    if (options.instructions) await client.zeroInstructions();
+    client.send({ type: 'go', expect: (options.events + 1) * shards });
+    // Not a frame of the stream may reach the client before its window is open.
+    await client.next('going', timeoutMs);
+    const pumped = await gateway.request({ type: 'pump', phase: 'main', count: options.events });
+    if (pumped.type !== 'pumped') throw new Error('gateway: unexpected reply');
+    const result = await client.next('result', timeoutMs);
+    let keepAs: string | undefined;
+    if (options.callgrindOut !== null) {
+      mkdirSync(options.callgrindOut, { recursive: true });
+      keepAs = join(options.callgrindOut, `${r.id}.${Date.now()}.callgrind`);
+    }
+    const instructions = options.instructions ? await client.instructions(keepAs) : null;
+    return { ...result, sent: pumped.sent, compression: pumped.compression, instructions };
+  } finally {
+    await client.exit();
+  }
+}
+
+function describeRun(result: Measured): string {
+  const perEvent = (n: number): string => ((n * 1000) / result.sent).toFixed(2);
+  const instructions =
+    result.instructions === null
+      ? ''
+      : `  ${Math.round(result.instructions.total / result.sent)} instructions/event (${Math.round(result.instructions.compile / result.sent)} compiling)`;
+  return `${perEvent(result.cpuMs)} us/event (sys ${perEvent(result.sysMs)})${instructions}  ${Math.round(result.sent / (result.wallMs / 1000))} ev/s  ${(result.wireBytes / result.sent).toFixed(0)} B/ev  [${result.path}]`;
+}
+
+function summarize(options: BenchOptions, r: ThroughputRow, results: Measured[]): Summary {
+  const counted = options.instructions;
+  const perEvent = results.map((m) =>
+    counted
+      ? (m.instructions!.total - m.instructions!.compile) / m.sent
+      : (m.cpuMs * 1000) / m.sent,
+  );
+  return {
+    row: r,
+    shards: r.shards ?? 1,
+    cost: median(perEvent),
+    compilePerEvent: counted ? median(results.map((m) => m.instructions!.compile / m.sent)) : 0,
+    totalPerEvent: counted ? median(results.map((m) => m.instructions!.total / m.sent)) : 0,
+    eventsPerSecond: median(results.map((m) => m.sent / (m.wallMs / 1000))),
+    peakRss: median(results.map((m) => m.peakRss)),
+    peakHeap: median(results.map((m) => m.peakHeap)),
+    wirePerEvent: median(results.map((m) => m.wireBytes / m.sent)),
+    path: results[0].path,
+    samples: perEvent,
+  };
+}
+
+/** A `library` or `djs` row that delivers every event on the floor's path: the floor must not cost more. */
+function deliversLikeTheFloor(r: ThroughputRow): boolean {
+  return (
+    (r.role === 'library' || r.role === 'djs') &&
+    !r.client?.filtered &&
+    !r.client?.noNative &&
+    (r.client?.encoding ?? 'json') === 'json'
+  );
+}
+
+const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
+const count = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+function report(
+  options: BenchOptions,
+  generated: GeneratedStats,
+  summaries: Map<string, Summary>,
+): string[] {
+  const counted = options.instructions;
+  const unit = counted ? 'instructions/event' : 'CPU us/event';
+  const mix = Object.entries(generated.byType)
+    .sort((a, b) => b[1] - a[1])
+    .map(([t, n]) => `${t} ${((100 * n) / generated.events).toFixed(1)}%`)
+    .join(', ');
+  const jsonPerEvent = generated.jsonBytes / generated.events;
+  const lines = [
+    `Stream: ${generated.events} events per shard, ${jsonPerEvent.toFixed(0)} bytes/event as JSON on average; ${mix}. Figures: ${counted ? 'instructions per event under callgrind (JIT compilation excluded, counted beside)' : 'CPU time per event (user + system, all threads)'}, median of ${options.runs} run(s); ratios from the medians of this run, as other / row (above 1 = the row costs less).`,
+  ];
+  const warnings: string[] = [];
+  const all = [...summaries.values()];
+  for (const { compression, title } of TRANSPORTS) {
+    const group = all.filter((s) => s.row.compression === compression);
+    if (group.length === 0) continue;
+    const reference = (role: ThroughputRow['role'], shards: number): Summary | undefined =>
+      group.find((s) => s.row.role === role && s.shards === shards);
+    lines.push('', `### ${title}`, '');
+    lines.push(
+      counted
+        ? '| client | shards | instructions/event | JIT compilation/event | all instructions/event | x bare floor | x @discordjs/ws | path |'
+        : '| client | shards | CPU us/event | events/s | x bare floor | x @discordjs/ws | peak RSS MiB | peak heap MiB | wire B/event | path |',
+      counted
+        ? '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |'
+        : '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    );
+    for (const s of group) {
+      const ratio = (other: Summary | undefined): string =>
+        other ? `${(other.cost / s.cost).toFixed(2)}x` : '-';
+      const floor = reference('floor', s.shards);
+      const djs = reference('djs', s.shards);
+      if (floor !== undefined && deliversLikeTheFloor(s.row) && floor.cost > s.cost) {
+        warnings.push(
+          `WARNING: the bare floor ${floor.row.id} (${format(counted, floor.cost)} ${unit}) costs more than ${s.row.id} (${format(counted, s.cost)}): a floor the library beats measures nothing.`,
+        );
+      }
+      const wireNote =
+        compression !== 'none' && s.wirePerEvent > 0.6 * jsonPerEvent
+          ? ' **(compression NOT in effect)**'
+          : '';
+      lines.push(
+        counted
+          ? `| ${s.row.label} | ${s.shards} | ${count(s.cost)} | ${count(s.compilePerEvent)} | ${count(s.totalPerEvent)} | ${ratio(floor)} | ${ratio(djs)} | ${s.path} |`
+          : `| ${s.row.label} | ${s.shards} | ${s.cost.toFixed(2)} | ${count(s.eventsPerSecond)} | ${ratio(floor)} | ${ratio(djs)} | ${mib(s.peakRss)} | ${mib(s.peakHeap)} | ${s.wirePerEvent.toFixed(0)}${wireNote} | ${s.path} |`,
+      );
+    }
+    lines.push(
+      '',
+      `Per-run ${unit}: ${group.map((s) => `${s.row.id} [${s.samples.map((v) => format(counted, v)).join(', ')}]`).join('; ')}.`,
+    );
+  }
+  for (const warning of warnings) log(warning);
+  if (warnings.length > 0) lines.push('', ...warnings.map((w) => `**${w}**`));
+  lines.push('', '### Targets', '');
+  for (const target of TARGETS) {
+    const row = summaries.get(target.row);
+    const against = summaries.get(target.against);
+    if (row === undefined || against === undefined) continue;
+    const ratio = against.cost / row.cost;
+    lines.push(
+      `- ${target.label}: **${ratio.toFixed(2)}x** (target >= ${target.min.toFixed(2)}x) ${ratio >= target.min ? 'holds' : 'MISSED'}`,
+    );
+  }
+  return lines;
+}
+
+function format(counted: boolean, value: number): string {
+  return counted ? count(value) : value.toFixed(2);
+}
