@@ -5,6 +5,7 @@ import type {
   Cluster,
   ClusterProgress,
   EventType,
+  EventTypeName,
   GatewayEvent,
   MemberRequestOptions,
   MemberRequestResult,
@@ -55,10 +56,16 @@ export class ClusterService {
    * Cold: each subscription is its own listener, removed on unsubscribe.
    */
   events$(): Observable<GatewayEvent>;
-  events$<T extends EventType>(...types: [T, ...T[]]): Observable<GatewayEvent<T>>;
-  events$(...types: EventType[]): Observable<GatewayEvent> {
+  events$<const T extends readonly [EventTypeName, ...EventTypeName[]]>(
+    ...types: T
+  ): Observable<GatewayEvent<Extract<EventType, T[number]>>>;
+  events$(...types: EventTypeName[]): Observable<GatewayEvent> {
+    // An EventTypeName is an EventType's string value, so the cast changes no value.
+    const selected = types as EventType[];
     return new Observable<GatewayEvent>((subscriber) =>
-      this.cluster.subscribe(types.length === 0 ? 'all' : types, (event) => subscriber.next(event)),
+      this.cluster.subscribe(selected.length === 0 ? 'all' : selected, (event) =>
+        subscriber.next(event),
+      ),
     );
   }
 

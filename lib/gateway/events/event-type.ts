@@ -41,6 +41,12 @@ export const LifecycleEventType = {
 export const EventType = { ...GatewayDispatchEvents, ...LifecycleEventType } as const;
 /** The string value of one {@link EventType} member. */
 export type EventType = (typeof EventType)[keyof typeof EventType];
+/**
+ * An event type written either way: the {@link EventType} member or its string
+ * (`EventType.MessageCreate` or `'MESSAGE_CREATE'`). `Extract<EventType, N>` turns a name
+ * back into the member.
+ */
+export type EventTypeName = `${EventType}`;
 /** A Discord dispatch name (`t`). */
 export type DispatchEventType = `${GatewayDispatchEvents}`;
 /** A library lifecycle event name. */

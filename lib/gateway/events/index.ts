@@ -3,6 +3,7 @@ export {
   LifecycleEventType,
   ALL_EVENT_TYPES,
   type DispatchEventType,
+  type EventTypeName,
 } from './event-type.js';
 export { EventTypeFlags, eventTypeFlag } from './event-type-flags.js';
 export type * from './gateway-event.js';

@@ -1,4 +1,4 @@
-import type { EventData, EventType, GatewayEvent } from '../../gateway/index.js';
+import type { EventData, EventType, EventTypeName, GatewayEvent } from '../../gateway/index.js';
 import { ANY_GATEWAY_EVENT, GATEWAY_EVENT_METADATA } from '../gateway.constants.js';
 import type { GatewayEventSelector } from '../interfaces/gateway-event-handler.interface.js';
 
@@ -43,6 +43,8 @@ export type GatewayEventMethodDecorator<T extends EventType> = <
  * Binds a provider or controller method to one or more gateway events. The handler is
  * called as `(data, event)`: `data` typed from the event (`GatewayMessageCreateDispatchData`
  * for `EventType.MessageCreate`), `event` the whole {@link GatewayEvent} with its shard id.
+ * An event type is named by its `EventType` member or by its string (`'MESSAGE_CREATE'`),
+ * with the same typed payload.
  *
  * - Several types per decorator, and several decorators per method, are allowed; a method
  *   is called once per event whatever the overlap.
@@ -60,9 +62,9 @@ export type GatewayEventMethodDecorator<T extends EventType> = <
  * ```
  */
 export function OnGatewayEvent(selector: '*'): GatewayEventMethodDecorator<EventType>;
-export function OnGatewayEvent<const T extends readonly [EventType, ...EventType[]]>(
+export function OnGatewayEvent<const T extends readonly [EventTypeName, ...EventTypeName[]]>(
   ...types: T
-): GatewayEventMethodDecorator<T[number]>;
+): GatewayEventMethodDecorator<Extract<EventType, T[number]>>;
 export function OnGatewayEvent(
   ...selectors: readonly GatewayEventSelector[]
 ): GatewayEventMethodDecorator<EventType> {

@@ -1,4 +1,4 @@
-import type { EventData, EventType, GatewayEvent } from '../../gateway/index.js';
+import type { EventData, EventType, EventTypeName, GatewayEvent } from '../../gateway/index.js';
 
 /**
  * The default signature of an `@OnGatewayEvent(T)` handler: the event's data first (a
@@ -10,5 +10,5 @@ export type GatewayEventHandler<T extends EventType = EventType> = (
   event: GatewayEvent<T>,
 ) => unknown;
 
-/** What `@OnGatewayEvent()` accepts: event types, or `'*'` for every event. */
-export type GatewayEventSelector = EventType | '*';
+/** What `@OnGatewayEvent()` accepts: event types (member or string), or `'*'` for every event. */
+export type GatewayEventSelector = EventTypeName | '*';

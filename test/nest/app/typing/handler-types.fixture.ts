@@ -5,6 +5,7 @@ import type {
   GatewayMessageCreateDispatchData,
 } from 'discord-api-types/v10';
 import {
+  ClusterService,
   EventType,
   GatewayContext,
   GatewayPayload,
@@ -57,6 +58,22 @@ export class HandlerTypes {
     void event;
   }
 
+  @OnGatewayEvent('MESSAGE_CREATE')
+  stringName(data: GatewayMessageCreateDispatchData, event: GatewayEvent): void {
+    void data.content;
+    void event.shardId;
+  }
+
+  @OnGatewayEvent('MESSAGE_CREATE', EventType.GuildCreate)
+  stringAndMember(data: GatewayMessageCreateDispatchData | GatewayGuildCreateDispatchData): void {
+    void data.id;
+  }
+
+  @OnGatewayEvent('SHARD_READY')
+  lifecycleString(data: ShardReadyData): void {
+    void data.sessionId;
+  }
+
   @OnAnyGatewayEvent()
   catchAll(data: unknown, event: GatewayEvent): void {
     void data;
@@ -81,4 +98,23 @@ export class HandlerTypes {
     void data;
     void event;
   }
+
+  // @ts-expect-error a string name types the payload as strictly as the member
+  @OnGatewayEvent('MESSAGE_CREATE')
+  wrongPayloadByString(data: GatewayGuildCreateDispatchData): void {
+    void data;
+  }
+
+  // @ts-expect-error no event has this name
+  @OnGatewayEvent('MESSAGE_CREATED')
+  unknownName(data: unknown): void {
+    void data;
+  }
+}
+
+export function eventsByName(cluster: ClusterService): void {
+  cluster.events$('MESSAGE_CREATE', EventType.GuildCreate).subscribe((event) => {
+    if (event.type === EventType.MessageCreate) void event.data.content;
+    else void event.data.joined_at;
+  });
 }
