@@ -11,6 +11,8 @@ import {
 import type { GatewayContext } from './context.js';
 import type { PayloadEncoder } from './encoding.js';
 import { SlidingWindow } from './identify-limits.js';
+import { delays, TransitQueue } from './network.js';
+import { mixSeed, SeededRandom } from './random.js';
 import type { ConnectionRecord, HeartbeatRequestRecord, ListenerKind } from './recording.js';
 import type { BufferedDispatch, FakeSession, SessionLink } from './sessions.js';
 import type { AckForm, ConnectionScript, GatewayPayload } from './types.js';
@@ -64,6 +66,14 @@ interface Slot {
   frames: Frame[] | null;
 }
 
+/** What travels from the client to the gateway: a message, or the end of the connection. */
+type Inbound =
+  | { kind: 'message'; data: Buffer; isBinary: boolean }
+  | { kind: 'close'; code: number; reason: string };
+
+/** What travels from the gateway to the client: a frame, or the close frame after them. */
+type Outbound = { kind: 'frame'; frame: Frame } | { kind: 'close'; code: number; reason: string };
+
 /** What the gateway knows of a connection when it accepts it. */
 export interface ConnectionInit {
   id: number;
@@ -109,6 +119,11 @@ export class FakeConnection implements SessionLink {
   private serverClosing = false;
   private dropped = false;
   private closed = false;
+  private frozen = false;
+  /** Transit of each direction (`FakeGatewayOptions.network`), or null when it adds no delay. */
+  private readonly inbound: TransitQueue<Inbound> | null;
+  private readonly outbound: TransitQueue<Outbound> | null;
+  private outboundBytes = 0;
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -151,8 +166,31 @@ export class FakeConnection implements SessionLink {
       serverCloseCode: null,
       closeReason: '',
     };
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
-    ws.on('close', (code: number, reason: Buffer) => this.onClose(code, reason.toString()));
+    const network = ctx.settings.network;
+    const random = new SeededRandom(mixSeed(network.seed, init.id));
+    this.inbound = delays(network.inbound)
+      ? new TransitQueue<Inbound>(ctx.clock, network.inbound, random, (item) =>
+          item.kind === 'message'
+            ? this.onMessage(item.data, item.isBinary)
+            : this.onClose(item.code, item.reason),
+        )
+      : null;
+    this.outbound = delays(network.outbound)
+      ? new TransitQueue<Outbound>(ctx.clock, network.outbound, random, (item) => {
+          if (item.kind === 'close') return this.ws.close(item.code, item.reason);
+          this.outboundBytes -= item.frame.data.length;
+          this.emit(item.frame);
+        })
+      : null;
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (this.inbound === null) this.onMessage(data, isBinary);
+      else this.inbound.push({ kind: 'message', data, isBinary });
+    });
+    ws.on('close', (code: number, reason: Buffer) => {
+      // The close arrives after the frames still in transit.
+      if (this.inbound === null || this.inbound.length === 0) this.onClose(code, reason.toString());
+      else this.inbound.push({ kind: 'close', code, reason: reason.toString() });
+    });
     ws.on('error', () => undefined);
   }
 
@@ -203,9 +241,14 @@ export class FakeConnection implements SessionLink {
     return this.session?.shardId ?? null;
   }
 
-  /** Bytes waiting to go out: the socket's buffer plus messages still being compressed. */
+  /** Bytes waiting to go out: the socket's buffer, messages being compressed, frames in transit. */
   get bufferedAmount(): number {
-    return this.ws.bufferedAmount + this.pendingBytes;
+    return this.ws.bufferedAmount + this.pendingBytes + this.outboundBytes;
+  }
+
+  /** True once {@link freeze} was called. */
+  get isFrozen(): boolean {
+    return this.frozen;
   }
 
   /** The script this connection runs (READY delay and withholding are read from it). */
@@ -295,14 +338,37 @@ export class FakeConnection implements SessionLink {
     this.ackForm = form;
   }
 
-  /** Closes with a close frame carrying `code` (any code, 1000-4999). */
+  /**
+   * A true zombie (GW-HB-4, GW-GT-7): from now on the connection sends nothing (no frame, no
+   * ACK, no answer to a server op 1 deadline), reads nothing and never answers the client's
+   * close frame; only its TCP connection stays up, until the client drops it or the gateway
+   * stops. Frames already in transit are lost.
+   */
+  freeze(): void {
+    if (this.frozen || !this.isOpen) return;
+    this.frozen = true;
+    this.live = false;
+    this.timers.clearAll();
+    this.inbound?.clear();
+    this.outbound?.clear();
+    this.outboundBytes = 0;
+    this.queue.length = 0;
+    // Unread bytes stay in the kernel, so the client's close frame is never seen or answered.
+    this.ws.pause();
+  }
+
+  /** Closes with a close frame carrying `code` (any code, 1000-4999), after the frames in transit. */
   close(code: number, reason = ''): void {
     if (!this.isOpen) return;
     this.serverClosing = true;
     this.record.serverCloseCode = code;
     this.record.closeReason = reason;
     this.live = false;
-    this.ws.close(code, reason);
+    // A frozen connection cannot send a close frame: it can only be dropped.
+    if (this.frozen) this.ws.terminate();
+    else if (this.outbound !== null && this.outbound.length > 0)
+      this.outbound.push({ kind: 'close', code, reason });
+    else this.ws.close(code, reason);
   }
 
   /** Drops the TCP connection with no close frame (the client sees 1006, GW-CL-3). */
@@ -310,12 +376,13 @@ export class FakeConnection implements SessionLink {
     if (this.closed) return;
     this.dropped = true;
     this.live = false;
+    this.outbound?.clear();
     this.ws.terminate();
   }
 
   /** Encodes and sends one unsequenced payload in the wire form `{t, s, op, d}`. */
   send(payload: GatewayPayload): void {
-    if (!this.isOpen || this.encoder === null) return;
+    if (!this.isOpen || this.frozen || this.encoder === null) return;
     const wire = {
       t: payload.t ?? null,
       s: payload.s ?? null,
@@ -331,7 +398,7 @@ export class FakeConnection implements SessionLink {
     data: string | Buffer,
     { compress = true, binary }: { compress?: boolean; binary?: boolean } = {},
   ): void {
-    if (!this.isOpen) return;
+    if (!this.isOpen || this.frozen) return;
     this.noteSent({
       op: -1,
       t: null,
@@ -434,7 +501,7 @@ export class FakeConnection implements SessionLink {
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
-    if (!this.isOpen) return;
+    if (!this.isOpen || this.frozen) return;
     const withinLimit = this.sendWindow.hit();
     this.record.maxPayloadsInWindow = this.sendWindow.peak;
     if (!withinLimit) {
@@ -592,7 +659,15 @@ export class FakeConnection implements SessionLink {
   }
 
   private write(frame: Frame): void {
-    if (this.ws.readyState !== WebSocket.OPEN || this.dropped) return;
+    if (this.frozen) return;
+    if (this.outbound === null) return this.emit(frame);
+    this.outboundBytes += frame.data.length;
+    this.outbound.push({ kind: 'frame', frame });
+  }
+
+  /** Hands a frame to the socket, at the end of its transit. */
+  private emit(frame: Frame): void {
+    if (this.ws.readyState !== WebSocket.OPEN || this.dropped || this.frozen) return;
     this.ws.send(frame.data, { binary: frame.binary, fin: frame.fin });
   }
 
@@ -601,6 +676,8 @@ export class FakeConnection implements SessionLink {
     this.closed = true;
     this.live = false;
     this.timers.clearAll();
+    this.inbound?.clear();
+    this.outbound?.clear();
     this.compressor?.close();
     this.queue.length = 0;
     const record = this.record;

@@ -109,13 +109,6 @@ const matches = (filter: ListenerFilter, listener: ListenerKind): boolean =>
  * gw.dispatch('MESSAGE_CREATE', gw.traffic.messageCreate(gw.traffic.guilds[0], '!ping'));
  * await gw.stop();
  */
-/**
- * On real time an IDENTIFY sent exactly one window after the previous one of its bucket can
- * arrive a few ms early (the earlier one spent longer in transit); Discord's limiter does not
- * close on that, so neither does the fake.
- */
-const REAL_TIME_IDENTIFY_TOLERANCE_MS = 50;
-
 export class FakeGateway {
   /** The token accepted when `tokens` is not given. */
   static readonly defaultToken = DEFAULT_FAKE_TOKEN;
@@ -170,9 +163,7 @@ export class FakeGateway {
     this.limits = new IdentifyLimits(this.clock, {
       maxConcurrency: options.maxConcurrency,
       identifyWindowMs: options.identifyWindowMs,
-      identifyToleranceMs:
-        options.identifyToleranceMs ??
-        (options.clock === undefined ? REAL_TIME_IDENTIFY_TOLERANCE_MS : 0),
+      identifyToleranceMs: options.identifyToleranceMs,
       sessionStartTotal: options.sessionStartLimit?.total,
       sessionStartRemaining: options.sessionStartLimit?.remaining,
       sessionStartResetMs: options.sessionStartLimit?.resetAfterMs,
@@ -205,7 +196,9 @@ export class FakeGateway {
     });
     this.wss = new WebSocketServer({
       noServer: true,
-      maxPayload: 1024 * 1024,
+      // No cap in ws itself: ws would close an oversized frame with a bare 1009, where Discord
+      // answers any payload over 4096 bytes with 4002 (GW-ENV-4), which the connection does.
+      maxPayload: 0,
       skipUTF8Validation: true,
     });
     this.baseServer = createServer((req, res) => this.rest.handle(req, res));

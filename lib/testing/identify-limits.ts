@@ -101,8 +101,9 @@ export class IdentifyLimits {
 
 /**
  * Sliding-window counter: `hit()` answers whether one more event stays within `limit` events
- * in any `windowMs` span. Used for the per-connection send limit (GW-RL-1) and presence
- * updates (GW-RL-4).
+ * in any `windowMs` span, closed at both ends (the strictest reading of "N per window": two
+ * events exactly `windowMs` apart share a span). Used for the per-connection send limit
+ * (GW-RL-1) and presence updates (GW-RL-4).
  */
 export class SlidingWindow {
   private readonly times: number[] = [];
@@ -118,7 +119,7 @@ export class SlidingWindow {
   /** Counts one event now. Returns false when it is over the limit. */
   hit(): boolean {
     const now = this.clock.now();
-    while (this.times.length > 0 && now - this.times[0] >= this.windowMs) this.times.shift();
+    while (this.times.length > 0 && now - this.times[0] > this.windowMs) this.times.shift();
     this.times.push(now);
     if (this.times.length > this.peak) this.peak = this.times.length;
     return this.times.length <= this.limit;

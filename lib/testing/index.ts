@@ -1,5 +1,16 @@
 export { FakeGateway } from './fake-gateway.js';
 export type { DispatchTarget, PumpOptions, ReplayOptions, RestoredState } from './fake-gateway.js';
+export { FakeGatewayProcess } from './gateway-process.js';
+export type {
+  FakeGatewayProcessOptions,
+  ProcessUrls,
+  RecordList,
+  RecordSnapshot,
+  RemoteConnectionMethod,
+  RemoteGatewayMethod,
+  RemoteGatewayOptions,
+} from './gateway-process.js';
+export type { NetworkOptions, TransitOptions } from './network.js';
 export { FakeConnection } from './connection.js';
 export type { ConnectionInit, MalformedKind } from './connection.js';
 export { realClock } from './clock.js';

@@ -1,6 +1,7 @@
 import { jsonEncoder, type PayloadEncoder } from './encoding.js';
 import { etfEncoder } from './etf-encoding.js';
 import { PRIVILEGED_INTENTS } from './intents.js';
+import type { Transit, TransitOptions } from './network.js';
 import type { AckForm, ConnectionScript, FakeGatewayOptions } from './types.js';
 
 /** The token the FakeGateway accepts when `tokens` is not given. */
@@ -37,6 +38,11 @@ export interface FakeGatewaySettings {
   readonly trafficRatePerSecond: number;
   readonly maxGapEvents: number;
   readonly stateFile: string | null;
+  readonly network: {
+    readonly inbound: Transit;
+    readonly outbound: Transit;
+    readonly seed: number;
+  };
 }
 
 /** Real gateway heartbeat interval and send window (GW-HB-1, GW-RL-1). */
@@ -91,5 +97,14 @@ export function resolveSettings(options: FakeGatewayOptions): FakeGatewaySetting
     trafficRatePerSecond: options.traffic?.ratePerSecond ?? 5,
     maxGapEvents: options.maxGapEvents ?? 2_000,
     stateFile: options.stateFile ?? null,
+    network: {
+      inbound: transit(options.network?.inbound),
+      outbound: transit(options.network?.outbound),
+      seed: options.network?.seed ?? 1,
+    },
   };
+}
+
+function transit(options: TransitOptions = {}): Transit {
+  return { delayMs: options.delayMs ?? 0, jitterMs: options.jitterMs ?? 0 };
 }

@@ -1,5 +1,6 @@
 import type { FakeClock } from './clock.js';
 import type { PayloadEncoder } from './encoding.js';
+import type { NetworkOptions } from './network.js';
 import type { ListenerKind, RecordingLimits } from './recording.js';
 import type { TrafficMix } from './traffic.js';
 
@@ -72,6 +73,12 @@ export interface FakeGatewayOptions {
   heartbeatRequestDeadlineMs?: number;
   /** Defaults for every connection. */
   connection?: ConnectionScript;
+  /**
+   * Transit delay and jitter on each direction of every connection (FIFO, no reordering).
+   * The gateway stamps and judges a client frame when it arrives, after its inbound delay.
+   * Default none.
+   */
+  network?: NetworkOptions;
 
   /**
    * Client payloads per connection per window, heartbeats included (GW-RL-1). Default
@@ -89,8 +96,9 @@ export interface FakeGatewayOptions {
   /** Identify window per bucket, ms (GW-RL-2). Default 5_000. */
   identifyWindowMs?: number;
   /**
-   * An IDENTIFY arriving up to this many ms before its bucket's window ends is accepted
-   * (transit jitter). Default 50 on real time, 0 with an injected `clock` (exact).
+   * An IDENTIFY arriving up to this many ms before its bucket's window ends is accepted.
+   * Default 0: the window is judged as Discord documents it, at arrival; a client paces with
+   * its own margin for transit jitter.
    */
   identifyToleranceMs?: number;
   /** Daily session start limit (GW-ID-5): total (default 1_000), remaining (default total), reset period ms (default 86_400_000). */
