@@ -5,7 +5,14 @@ export * from './codec/index.js';
 export * from './config/index.js';
 export * from './errors/index.js';
 export * from './events/index.js';
-export { consoleLogger, silentLogger, type GatewayLogger, type LogLevel } from './logger.js';
+export {
+  consoleLogger,
+  isLogLevel,
+  loggerAtLevel,
+  silentLogger,
+  type GatewayLogger,
+  type LogLevel,
+} from './logger.js';
 export * from './queue/index.js';
 export * from './rest/index.js';
 export * from './session/index.js';

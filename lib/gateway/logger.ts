@@ -13,27 +13,46 @@ export interface GatewayLogger {
   error(message: string, error?: unknown): void;
 }
 
-/** Log levels of {@link consoleLogger}, from quietest. */
+/**
+ * How much a logger writes, from quietest: `'error'` failures only; `'warn'` adds survived
+ * trouble; `'log'` adds milestones (READY, RESUMED, cluster ready, shutting down); `'debug'`
+ * adds protocol traces (several lines per shard at start-up alone).
+ */
 export type LogLevel = 'error' | 'warn' | 'log' | 'debug';
 const LEVELS: readonly LogLevel[] = ['error', 'warn', 'log', 'debug'];
+
+/** Whether `value` is a {@link LogLevel}. */
+export function isLogLevel(value: unknown): value is LogLevel {
+  return LEVELS.includes(value as LogLevel);
+}
+
+/** `logger` with every level below `level` replaced by a no-op. Errors always pass. */
+export function loggerAtLevel(logger: GatewayLogger, level: LogLevel): GatewayLogger {
+  const rank = LEVELS.indexOf(level);
+  const noop = (): void => {};
+  return {
+    error: (message, error) => logger.error(message, error),
+    warn: rank >= 1 ? (message) => logger.warn(message) : noop,
+    log: rank >= 2 ? (message) => logger.log(message) : noop,
+    debug: rank >= 3 ? (message) => logger.debug(message) : noop,
+  };
+}
 
 /**
  * The core's default logger: writes to the console with a `[gateway]` prefix, at `level`
  * and above (default `warn`).
  */
 export function consoleLogger(level: LogLevel = 'warn'): GatewayLogger {
-  const rank = LEVELS.indexOf(level);
-  const noop = (): void => {};
-  return {
-    error:
-      rank >= 0
-        ? (message, error) =>
-            console.error(`[gateway] ${message}`, ...(error === undefined ? [] : [error]))
-        : noop,
-    warn: rank >= 1 ? (message) => console.warn(`[gateway] ${message}`) : noop,
-    log: rank >= 2 ? (message) => console.log(`[gateway] ${message}`) : noop,
-    debug: rank >= 3 ? (message) => console.debug(`[gateway] ${message}`) : noop,
-  };
+  return loggerAtLevel(
+    {
+      error: (message, error) =>
+        console.error(`[gateway] ${message}`, ...(error === undefined ? [] : [error])),
+      warn: (message) => console.warn(`[gateway] ${message}`),
+      log: (message) => console.log(`[gateway] ${message}`),
+      debug: (message) => console.debug(`[gateway] ${message}`),
+    },
+    level,
+  );
 }
 
 /** A logger that drops everything. */

@@ -15,3 +15,10 @@ export const ANY_GATEWAY_EVENT = '*';
 
 /** Injection token of the validated, split module options (`ResolvedGatewayOptions`). */
 export const GATEWAY_RESOLVED_OPTIONS = Symbol('DISCORD_GATEWAY_RESOLVED_OPTIONS');
+
+/**
+ * Injection token of the module's `GatewayLogger`: a Nest `Logger` in context
+ * `DiscordGateway`, filtered to the `logLevel` option. The core and the module both write
+ * through it.
+ */
+export const GATEWAY_LOGGER = Symbol('DISCORD_GATEWAY_LOGGER');

@@ -1,10 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnModuleDestroy,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import {
   ContextIdFactory,
   DiscoveryService,
@@ -14,7 +8,6 @@ import {
 } from '@nestjs/core';
 import { Injector, type InstanceWrapper, type Module } from '@nestjs/core/internal';
 import {
-  describeError,
   ALL_EVENT_TYPES,
   type EventType,
   EventTypeFlags,
@@ -23,13 +16,14 @@ import {
   ShardClosedError,
   type Cluster,
   type GatewayEvent,
+  type GatewayLogger,
 } from '../gateway/index.js';
 import { GatewayContextCreator } from './context/gateway-context-creator.js';
 import { GatewayMetadataAccessor, type AnyFunction } from './gateway-metadata.accessor.js';
 import {
   ANY_GATEWAY_EVENT,
   GATEWAY_CLUSTER,
-  GATEWAY_LOGGER_CONTEXT,
+  GATEWAY_LOGGER,
   GATEWAY_RESOLVED_OPTIONS,
 } from './gateway.constants.js';
 import {
@@ -72,7 +66,6 @@ const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(ALL_EVENT_TYPES);
  */
 @Injectable()
 export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger(GATEWAY_LOGGER_CONTEXT);
   private readonly injector = new Injector();
   private readonly handlersByType = new Map<string, HandlerBinding[]>();
   private readonly catchAllHandlers: HandlerBinding[] = [];
@@ -89,6 +82,7 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
     private readonly moduleRef: ModuleRef,
     @Inject(GATEWAY_CLUSTER) private readonly cluster: Cluster,
     @Inject(GATEWAY_RESOLVED_OPTIONS) private readonly options: ResolvedGatewayOptions,
+    @Inject(GATEWAY_LOGGER) private readonly logger: GatewayLogger,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -262,7 +256,7 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
       this.logger.debug(HANDLER_COMMAND_DROPPED(name, event.type, event.shardId));
       return;
     }
-    this.logger.error(HANDLER_FAILED(name, event.type, event.shardId), describeError(error, true));
+    this.logger.error(HANDLER_FAILED(name, event.type, event.shardId), error);
   }
 
   /** The decode filter: what the handlers ask for, unless `eventTypes` was configured. */

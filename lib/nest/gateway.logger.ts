@@ -1,5 +1,10 @@
 import type { Logger } from '@nestjs/common';
-import { describeError, type GatewayLogger } from '../gateway/index.js';
+import {
+  describeError,
+  loggerAtLevel,
+  type GatewayLogger,
+  type LogLevel,
+} from '../gateway/index.js';
 
 /**
  * The core's {@link GatewayLogger} on a Nest `Logger`: protocol traces at debug level,
@@ -15,4 +20,9 @@ export function nestGatewayLogger(logger: Logger): GatewayLogger {
       else logger.error(message, describeError(error, true));
     },
   };
+}
+
+/** The module's logger: {@link nestGatewayLogger} on `logger`, quiet below `level`. */
+export function moduleGatewayLogger(logger: Logger, level: LogLevel): GatewayLogger {
+  return loggerAtLevel(nestGatewayLogger(logger), level);
 }

@@ -63,6 +63,7 @@ export const SHUTDOWN_FAILED = 'Closing the shards failed';
 
 export const RULE_SHUTDOWN = "must be one of 'auto', 'resumable', 'end'";
 export const RULE_BOOLEAN = 'must be a boolean';
+export const RULE_LOG_LEVEL = "must be one of 'error', 'warn', 'log', 'debug'";
 export const RULE_SESSION_STORE = 'must implement load(), save() and delete()';
 export const RULE_QUEUE = 'must implement enqueue()';
 export const RULE_CLOCK = 'must implement now(), setTimeout() and clearTimeout()';

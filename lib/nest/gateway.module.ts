@@ -6,17 +6,18 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { Cluster, describeError } from '../gateway/index.js';
+import { Cluster, type GatewayLogger } from '../gateway/index.js';
 import { ClusterService } from './cluster.service.js';
 import { GatewayContextCreator } from './context/gateway-context-creator.js';
 import { GatewayMetadataAccessor } from './gateway-metadata.accessor.js';
 import {
   GATEWAY_CLUSTER,
+  GATEWAY_LOGGER,
   GATEWAY_LOGGER_CONTEXT,
   GATEWAY_RESOLVED_OPTIONS,
 } from './gateway.constants.js';
 import { GatewayExplorer } from './gateway.explorer.js';
-import { nestGatewayLogger } from './gateway.logger.js';
+import { moduleGatewayLogger } from './gateway.logger.js';
 import {
   CONNECT_ON_BOOTSTRAP_OFF,
   SHUTDOWN_END,
@@ -27,11 +28,15 @@ import { ConfigurableModuleClass, GATEWAY_MODULE_OPTIONS } from './gateway.modul
 import { resolveGatewayOptions, type ResolvedGatewayOptions } from './gateway.options.js';
 import { ShardService } from './shard.service.js';
 
-function createCluster({ clusterOptions, dependencies }: ResolvedGatewayOptions): Cluster {
-  return new Cluster(clusterOptions, {
-    ...dependencies,
-    logger: nestGatewayLogger(new Logger(GATEWAY_LOGGER_CONTEXT)),
-  });
+function createLogger({ logLevel }: ResolvedGatewayOptions): GatewayLogger {
+  return moduleGatewayLogger(new Logger(GATEWAY_LOGGER_CONTEXT), logLevel);
+}
+
+function createCluster(
+  { clusterOptions, dependencies }: ResolvedGatewayOptions,
+  logger: GatewayLogger,
+): Cluster {
+  return new Cluster(clusterOptions, { ...dependencies, logger });
 }
 
 /**
@@ -52,7 +57,12 @@ function createCluster({ clusterOptions, dependencies }: ResolvedGatewayOptions)
       useFactory: resolveGatewayOptions,
       inject: [GATEWAY_MODULE_OPTIONS],
     },
-    { provide: GATEWAY_CLUSTER, useFactory: createCluster, inject: [GATEWAY_RESOLVED_OPTIONS] },
+    { provide: GATEWAY_LOGGER, useFactory: createLogger, inject: [GATEWAY_RESOLVED_OPTIONS] },
+    {
+      provide: GATEWAY_CLUSTER,
+      useFactory: createCluster,
+      inject: [GATEWAY_RESOLVED_OPTIONS, GATEWAY_LOGGER],
+    },
     GatewayMetadataAccessor,
     GatewayContextCreator,
     GatewayExplorer,
@@ -65,11 +75,10 @@ export class GatewayModule
   extends ConfigurableModuleClass
   implements OnApplicationBootstrap, BeforeApplicationShutdown
 {
-  private readonly logger = new Logger(GATEWAY_LOGGER_CONTEXT);
-
   constructor(
     @Inject(GATEWAY_CLUSTER) private readonly cluster: Cluster,
     @Inject(GATEWAY_RESOLVED_OPTIONS) private readonly options: ResolvedGatewayOptions,
+    @Inject(GATEWAY_LOGGER) private readonly logger: GatewayLogger,
   ) {
     super();
   }
@@ -101,7 +110,7 @@ export class GatewayModule
         await this.cluster.down();
       }
     } catch (error) {
-      this.logger.error(SHUTDOWN_FAILED, describeError(error, true));
+      this.logger.error(SHUTDOWN_FAILED, error);
     }
   }
 }

@@ -1,14 +1,17 @@
 import {
   ConfigError,
+  isLogLevel,
   MemorySessionStore,
   normalizeClusterOptions,
   type ClusterConfig,
   type ClusterOptions,
   type ConfigIssue,
+  type LogLevel,
 } from '../gateway/index.js';
 import {
   RULE_BOOLEAN,
   RULE_CLOCK,
+  RULE_LOG_LEVEL,
   RULE_QUEUE,
   RULE_SESSION_STORE,
   RULE_SHUTDOWN,
@@ -28,6 +31,7 @@ export interface ResolvedGatewayOptions {
   readonly dependencies: GatewayDependencies;
   readonly shutdown: 'resumable' | 'end';
   readonly connectOnBootstrap: boolean;
+  readonly logLevel: LogLevel;
   /** Whether `eventTypes` was given; if not, the module computes it from the handlers. */
   readonly explicitEventTypes: boolean;
 }
@@ -41,7 +45,7 @@ const SHUTDOWN_POLICIES: ReadonlySet<unknown> = new Set(['auto', 'resumable', 'e
  * @throws ConfigError (path and rule of each problem, never a value).
  */
 export function resolveGatewayOptions(options: GatewayModuleOptions): ResolvedGatewayOptions {
-  const { shutdown, connectOnBootstrap, sessionStore, queue, clock, ...clusterOptions } =
+  const { shutdown, connectOnBootstrap, logLevel, sessionStore, queue, clock, ...clusterOptions } =
     (options ?? {}) as GatewayModuleOptions & GatewayNestOptions;
   const issues: ConfigIssue[] = [];
   let config: ClusterConfig | undefined;
@@ -56,6 +60,9 @@ export function resolveGatewayOptions(options: GatewayModuleOptions): ResolvedGa
   }
   if (connectOnBootstrap !== undefined && typeof connectOnBootstrap !== 'boolean') {
     issues.push({ path: 'connectOnBootstrap', rule: RULE_BOOLEAN });
+  }
+  if (logLevel !== undefined && !isLogLevel(logLevel)) {
+    issues.push({ path: 'logLevel', rule: RULE_LOG_LEVEL });
   }
   if (sessionStore !== undefined && !hasMethods(sessionStore, 'load', 'save', 'delete')) {
     issues.push({ path: 'sessionStore', rule: RULE_SESSION_STORE });
@@ -77,6 +84,7 @@ export function resolveGatewayOptions(options: GatewayModuleOptions): ResolvedGa
     shutdown:
       shutdown === 'resumable' || (shutdown !== 'end' && persistentStore) ? 'resumable' : 'end',
     connectOnBootstrap: connectOnBootstrap ?? true,
+    logLevel: logLevel ?? 'log',
     explicitEventTypes: clusterOptions.eventTypes !== undefined,
   };
 }

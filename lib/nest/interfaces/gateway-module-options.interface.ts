@@ -1,4 +1,10 @@
-import type { Clock, ClusterOptions, IdentifyQueue, SessionStore } from '../../gateway/index.js';
+import type {
+  Clock,
+  ClusterOptions,
+  IdentifyQueue,
+  LogLevel,
+  SessionStore,
+} from '../../gateway/index.js';
 
 /**
  * What the module does with the shards when the application shuts down
@@ -21,6 +27,14 @@ export interface GatewayNestOptions {
    * `true`. With `false`, call `ClusterService.up()` yourself.
    */
   connectOnBootstrap?: boolean;
+  /**
+   * What the module and its shards log, through Nest's `Logger` (context `DiscordGateway`),
+   * from quietest: `'error'`, `'warn'`, `'log'` (default: milestones such as READY, RESUMED,
+   * cluster ready and shutdown, plus every problem), `'debug'` (adds protocol traces and
+   * handler bindings, several lines per shard at start-up). Nest's own logger levels filter
+   * on top of this.
+   */
+  logLevel?: LogLevel;
 }
 
 /** Collaborators the core takes besides its options. All optional. */

@@ -21,7 +21,10 @@ export function startFake(): Promise<FakeGateway> {
   });
 }
 
-/** Module options pointing at `fake`, with every intent the fixture handlers need. */
+/**
+ * Module options pointing at `fake`, with every intent the fixture handlers need, logging at
+ * `'debug'`.
+ */
 export function gatewayOptions(
   fake: FakeGateway,
   overrides: Partial<GatewayModuleOptions> = {},
@@ -35,6 +38,8 @@ export function gatewayOptions(
     // The FakeGateway shrinks its 60 s send window in proportion to the short heartbeat
     // interval; the client's window must match, or the heartbeat reserve takes every slot.
     limits: { commandWindowMs: Math.round((60_000 * HEARTBEAT_INTERVAL_MS) / 41_250) },
+    // Specs assert on handler bindings and protocol traces, which only 'debug' writes.
+    logLevel: 'debug',
     ...overrides,
   } as GatewayModuleOptions;
 }
