@@ -61,6 +61,11 @@ export const SHUTDOWN_END = (signal: string | undefined): string =>
 
 export const SHUTDOWN_FAILED = 'Closing the shards failed';
 
+export const SHUTDOWN_HOOKS_MISSING = (signals: readonly string[]): string =>
+  `No ${signals.join(' or ')} listener: on ${signals.length === 1 ? 'that signal' : 'either'} the ` +
+  'process exits without saving the sessions, and the next start identifies every shard again. ' +
+  'Call app.enableShutdownHooks() after creating the application.';
+
 export const RULE_SHUTDOWN = "must be one of 'auto', 'resumable', 'end'";
 export const RULE_BOOLEAN = 'must be a boolean';
 export const RULE_LOG_LEVEL = "must be one of 'error', 'warn', 'log', 'debug'";

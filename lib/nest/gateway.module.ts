@@ -6,7 +6,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
-import { Cluster, type GatewayLogger } from '../gateway/index.js';
+import { Cluster, EventType, type GatewayLogger } from '../gateway/index.js';
 import { ClusterService } from './cluster.service.js';
 import { GatewayContextCreator } from './context/gateway-context-creator.js';
 import { GatewayMetadataAccessor } from './gateway-metadata.accessor.js';
@@ -22,11 +22,15 @@ import {
   CONNECT_ON_BOOTSTRAP_OFF,
   SHUTDOWN_END,
   SHUTDOWN_FAILED,
+  SHUTDOWN_HOOKS_MISSING,
   SHUTDOWN_RESUMABLE,
 } from './gateway.messages.js';
 import { ConfigurableModuleClass, GATEWAY_MODULE_OPTIONS } from './gateway.module-definition.js';
 import { resolveGatewayOptions, type ResolvedGatewayOptions } from './gateway.options.js';
 import { ShardService } from './shard.service.js';
+
+/** The signals a deployment stops a process with: SIGTERM (process managers), SIGINT (Ctrl+C). */
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 function createLogger({ logLevel }: ResolvedGatewayOptions): GatewayLogger {
   return moduleGatewayLogger(new Logger(GATEWAY_LOGGER_CONTEXT), logLevel);
@@ -75,6 +79,8 @@ export class GatewayModule
   extends ConfigurableModuleClass
   implements OnApplicationBootstrap, BeforeApplicationShutdown
 {
+  private stopWatchingHooks: (() => void) | undefined;
+
   constructor(
     @Inject(GATEWAY_CLUSTER) private readonly cluster: Cluster,
     @Inject(GATEWAY_RESOLVED_OPTIONS) private readonly options: ResolvedGatewayOptions,
@@ -91,6 +97,7 @@ export class GatewayModule
    * every shard (`ClusterService.waitUntilReady()` waits for it).
    */
   async onApplicationBootstrap(): Promise<void> {
+    this.watchShutdownHooks();
     if (!this.options.connectOnBootstrap) {
       this.logger.log(CONNECT_ON_BOOTSTRAP_OFF);
       return;
@@ -101,6 +108,7 @@ export class GatewayModule
   }
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
+    this.stopWatchingHooks?.();
     try {
       if (this.options.shutdown === 'resumable') {
         this.logger.log(SHUTDOWN_RESUMABLE(signal));
@@ -112,5 +120,22 @@ export class GatewayModule
     } catch (error) {
       this.logger.error(SHUTDOWN_FAILED, error);
     }
+  }
+
+  /**
+   * Sessions are saved only by the shutdown hooks, which Nest installs on signals only after
+   * `app.enableShutdownHooks()`. Without them SIGTERM ends the process with nothing saved and
+   * the next start identifies every shard again, so the module warns once. The check waits
+   * for the first shard to become Active: the usual `createApplicationContext()` then
+   * `enableShutdownHooks()` order installs the listeners after bootstrap has already run.
+   */
+  private watchShutdownHooks(): void {
+    if (this.options.shutdown !== 'resumable' || this.stopWatchingHooks !== undefined) return;
+    const stop = this.cluster.subscribe([EventType.ShardReady, EventType.ShardResumed], () => {
+      stop();
+      const unhandled = STOP_SIGNALS.filter((signal) => process.listenerCount(signal) === 0);
+      if (unhandled.length > 0) this.logger.warn(SHUTDOWN_HOOKS_MISSING(unhandled));
+    });
+    this.stopWatchingHooks = stop;
   }
 }
