@@ -2,11 +2,12 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { ClusterService, GatewayModule } from 'nestjs-discord-gateway';
 import { BotHandlers } from './bot.handlers.js';
 import { SAMPLE_CONFIG, type SampleConfig } from './sample.config.js';
+import { StartupProgress } from './startup-progress.js';
 import { StatsService } from './stats.service.js';
 
 const STARTUP_ABORT = Symbol('STARTUP_ABORT');
 
-/** The sample application: the gateway module plus the bot's handlers. */
+/** The sample application: the gateway module, the bot's handlers, stats and start-up progress. */
 @Module({})
 export class AppModule {
   /**
@@ -30,7 +31,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [GatewayModule.forRoot(config.gateway)],
-      providers: [configProvider, startupAbort, BotHandlers, StatsService],
+      providers: [configProvider, startupAbort, BotHandlers, StatsService, StartupProgress],
     };
   }
 }

@@ -4,7 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import { FileSessionStore, nestGatewayLogger, type IntentName } from 'nestjs-discord-gateway';
 import { FakeGateway } from 'nestjs-discord-gateway/testing';
 import { AppModule } from './app.module.js';
-import { startEmbeddedGateway } from './embedded-gateway.js';
+import { SampleLogger } from './console-output.js';
+import { EMBEDDED_MAX_CONCURRENCY, startEmbeddedGateway } from './embedded-gateway.js';
 import type { SampleConfig } from './sample.config.js';
 
 const DEFAULT_INTENTS: IntentName[] = [
@@ -24,6 +25,11 @@ export interface BotOptions {
   readonly token?: string;
   /** Intents as a bitfield or comma-separated names (`DISCORD_INTENTS`); unset or empty: the defaults. */
   readonly intents?: string;
+  /**
+   * Shards of the embedded FakeGateway (`SHARDS`), identified 4 at a time (max_concurrency 4).
+   * Default 4. Ignored with a token: Discord recommends the count.
+   */
+  readonly shards?: number;
   /** Folder of the session files (the bot's and the embedded gateway's). Default `.sessions`. */
   readonly stateDir?: string;
   /** Nest log levels. Default log, warn, error. */
@@ -60,9 +66,10 @@ export async function startBot(options: BotOptions = {}): Promise<RunningBot> {
   let config: SampleConfig;
 
   if (!onDiscord) {
-    embedded = await startEmbeddedGateway(join(stateDir, 'embedded-gateway.json'));
+    const shards = options.shards ?? 4;
+    embedded = await startEmbeddedGateway(join(stateDir, 'embedded-gateway.json'), shards);
     logger.log(
-      `No DISCORD_TOKEN: running on the embedded FakeGateway at ${embedded.url} (4 shards, max_concurrency 4)`,
+      `No DISCORD_TOKEN: running on the embedded FakeGateway at ${embedded.url} (${shards} shards, max_concurrency ${EMBEDDED_MAX_CONCURRENCY})`,
     );
     config = {
       mode: 'embedded',
@@ -104,8 +111,10 @@ export async function startBot(options: BotOptions = {}): Promise<RunningBot> {
 
   let app: INestApplicationContext;
   try {
+    const appLogger = new SampleLogger();
+    appLogger.setLogLevels(options.logLevels ?? ['log', 'warn', 'error']);
     app = await NestFactory.createApplicationContext(AppModule.register(config, options.signal), {
-      logger: options.logLevels ?? ['log', 'warn', 'error'],
+      logger: appLogger,
     });
   } catch (error) {
     await embedded?.stop();

@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     bot = await startBot({
       token: process.env.DISCORD_TOKEN,
       intents: process.env.DISCORD_INTENTS,
+      shards: embeddedShards(process.env.SHARDS),
       signal: startup.signal,
     });
   } catch (error) {
@@ -62,6 +63,16 @@ async function main(): Promise<void> {
     process.exit(0);
   }
   if (stopping) stop(bot);
+}
+
+/** `SHARDS` (embedded mode): a positive whole number of shards; unset or empty: the default. */
+function embeddedShards(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const shards = Number(value);
+  if (!Number.isInteger(shards) || shards < 1) {
+    throw new Error(`SHARDS must be a positive whole number (got ${JSON.stringify(value)})`);
+  }
+  return shards;
 }
 
 main().catch((error: unknown) => {
