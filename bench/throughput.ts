@@ -253,7 +253,13 @@ async function measure(
   if (options.semiSpaceMiB > 0) execArgv.push(`--max-semi-space-size=${options.semiSpaceMiB}`);
   // One thread and fixed seeds: background compilation and GC threads finishing at different
   // points made counts of the same client differ by up to 20%; like this they agree within ~2%.
-  if (options.instructions) execArgv.push('--single-threaded', '--hash-seed=1', '--random-seed=1');
+  // No memory reducer: it judges the allocation rate by the clock, and under callgrind (50
+  // times slower) it took the stream for an idle process and ran a full mark-compact inside
+  // the window, which a normal run never does there. Marking costs in proportion to the live
+  // heap, so it charged the library (a larger heap than a bare client's) up to ~5,000
+  // instructions per event that no real run spends.
+  if (options.instructions)
+    execArgv.push('--single-threaded', '--hash-seed=1', '--random-seed=1', '--no-memory-reducer');
   execArgv.push(...options.clientFlags);
   const client = new ClientProcess(config, { execArgv, callgrind: options.instructions });
   const timeoutMs = options.instructions ? 1_800_000 : 120_000;
