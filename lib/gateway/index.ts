@@ -5,6 +5,7 @@ export * from './codec/index.js';
 export * from './config/index.js';
 export * from './errors/index.js';
 export * from './events/index.js';
+export * from './health/index.js';
 export {
   consoleLogger,
   isLogLevel,
