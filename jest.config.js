@@ -9,6 +9,7 @@ export default {
     '^nestjs-discord-gateway$': '<rootDir>/lib/nest/index.ts',
     '^nestjs-discord-gateway/core$': '<rootDir>/lib/gateway/index.ts',
     '^nestjs-discord-gateway/testing$': '<rootDir>/lib/testing/index.ts',
+    '^nestjs-discord-gateway/redis$': '<rootDir>/lib/redis/index.ts',
   },
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],

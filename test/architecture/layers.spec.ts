@@ -35,8 +35,24 @@ describe('layers (DESIGN.md: dependencies point down only)', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('no module uses top-level await, so CommonJS apps can require() the package', () => {
+  it('only the Redis entry point (lib/redis) refers to ioredis, and nothing else imports it', () => {
     const offenders = ['lib/gateway', 'lib/nest', 'lib/testing'].flatMap((dir) =>
+      importsBelow(dir).flatMap(({ file, specifiers }) =>
+        specifiers
+          .filter((s) => s === 'ioredis' || s.includes('/redis/'))
+          .map((s) => `${file} -> ${s}`),
+      ),
+    );
+    expect(offenders).toEqual([]);
+    // Its imports of ioredis are types only: loading the entry point needs no Redis client.
+    const valueImports = importsBelow('lib/redis').filter(({ file }) =>
+      /^import (?!type )[^;]*from 'ioredis'/m.test(readFileSync(file, 'utf8')),
+    );
+    expect(valueImports).toEqual([]);
+  });
+
+  it('no module uses top-level await, so CommonJS apps can require() the package', () => {
+    const offenders = ['lib/gateway', 'lib/nest', 'lib/testing', 'lib/redis'].flatMap((dir) =>
       importsBelow(dir)
         .filter(({ file }) => /^await\s/m.test(readFileSync(file, 'utf8')))
         .map(({ file }) => file),

@@ -1,0 +1,9 @@
+// The Redis entry point (`nestjs-discord-gateway/redis`): the parts that let several processes
+// share one bot. Only this entry point needs the optional peer `ioredis`.
+export {
+  DEFAULT_IDENTIFY_MARGIN_MS,
+  RedisIdentifyQueue,
+  type RedisIdentifyBudget,
+  type RedisIdentifyQueueOptions,
+} from './identify-queue.js';
+export { botIdFromToken, DEFAULT_KEY_PREFIX, RedisKeys, type BotIdentity } from './keys.js';
