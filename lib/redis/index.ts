@@ -7,3 +7,9 @@ export {
   type RedisIdentifyQueueOptions,
 } from './identify-queue.js';
 export { botIdFromToken, DEFAULT_KEY_PREFIX, RedisKeys, type BotIdentity } from './keys.js';
+export {
+  DEFAULT_SESSION_SAVE_INTERVAL_MS,
+  DEFAULT_SESSION_TTL_MS,
+  RedisSessionStore,
+  type RedisSessionStoreOptions,
+} from './session-store.js';

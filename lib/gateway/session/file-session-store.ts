@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { silentLogger, type GatewayLogger } from '../logger.js';
 import { sessionKey } from './memory-session-store.js';
-import type { Session, SessionStore } from './session.js';
+import { copySession, toSession, type Session, type SessionStore } from './session.js';
 
 /** Shape of the store's file. `version` lets a later format coexist. */
 interface SessionFile {
@@ -39,10 +39,10 @@ export class FileSessionStore implements SessionStore {
   }
 
   save(shardId: number, shardCount: number, session: Session): Promise<void> {
-    const { id, sequence, resumeUrl } = session;
+    const stored = copySession(session);
     return this.serialize(async () => {
       const sessions = await this.read();
-      sessions[sessionKey(shardId, shardCount)] = { id, sequence, resumeUrl };
+      sessions[sessionKey(shardId, shardCount)] = stored;
       await this.write(sessions);
     });
   }
@@ -98,8 +98,9 @@ export class FileSessionStore implements SessionStore {
     }
     const sessions: Record<string, Session> = {};
     for (const [key, value] of Object.entries(stored)) {
-      if (/^\d+:\d+$/.test(key) && isSession(value)) {
-        sessions[key] = { id: value.id, sequence: value.sequence, resumeUrl: value.resumeUrl };
+      const session = /^\d+:\d+$/.test(key) ? toSession(value) : null;
+      if (session !== null) {
+        sessions[key] = session;
       } else {
         this.logger.warn(`Session file ${this.path}: skipped an invalid entry '${key}'`);
       }
@@ -119,17 +120,4 @@ export class FileSessionStore implements SessionStore {
       throw error;
     }
   }
-}
-
-function isSession(value: unknown): value is Session {
-  const session = value as Partial<Session> | null;
-  return (
-    typeof session === 'object' &&
-    session !== null &&
-    typeof session.id === 'string' &&
-    session.id.length > 0 &&
-    Number.isSafeInteger(session.sequence) &&
-    (session.sequence as number) >= 0 &&
-    typeof session.resumeUrl === 'string'
-  );
 }

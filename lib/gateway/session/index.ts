@@ -1,3 +1,3 @@
-export type { Session, SessionStore } from './session.js';
+export { copySession, toSession, type Session, type SessionStore } from './session.js';
 export { MemorySessionStore } from './memory-session-store.js';
 export { FileSessionStore } from './file-session-store.js';

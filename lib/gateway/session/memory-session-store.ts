@@ -1,4 +1,4 @@
-import type { Session, SessionStore } from './session.js';
+import { copySession, type Session, type SessionStore } from './session.js';
 
 /**
  * The default {@link SessionStore}: sessions live as long as the process. Keyed by shard id
@@ -12,8 +12,8 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async save(shardId: number, shardCount: number, session: Session): Promise<void> {
-    const { id, sequence, resumeUrl } = session;
-    this.sessions.set(sessionKey(shardId, shardCount), { id, sequence, resumeUrl });
+    const stored = copySession(session);
+    this.sessions.set(sessionKey(shardId, shardCount), stored);
   }
 
   async delete(shardId: number, shardCount: number): Promise<void> {

@@ -62,6 +62,15 @@ describe.each<[string, () => SessionStore]>([
     mutable.id = 'changed';
     expect((await store.load(0, 1))?.id).toBe(session.id);
   });
+
+  it('keeps a session generation when there is one, and sessions without one load unchanged', async () => {
+    const store = create();
+    await store.save(0, 2, { ...session, generation: 7 });
+    await store.save(1, 2, session);
+    expect(await store.load(0, 2)).toEqual({ ...session, generation: 7 });
+    expect(await store.load(1, 2)).toEqual(session);
+    expect(await store.load(1, 2)).not.toHaveProperty('generation');
+  });
 });
 
 describe('FileSessionStore', () => {
@@ -120,6 +129,22 @@ describe('FileSessionStore', () => {
     await writeFile(path, JSON.stringify([1, 2]));
     expect(await store.load(0, 2)).toBeNull();
     expect(logger.warnings.at(-1)).toContain('unknown format');
+  });
+
+  it('loads a file written before sessions had a generation; an invalid generation skips the entry', async () => {
+    const path = join(dir, 'sessions.json');
+    const logger = recordingLogger();
+    await writeFile(
+      path,
+      JSON.stringify({
+        version: 1,
+        sessions: { '2:0': session, '2:1': { ...session, generation: -1 } },
+      }),
+    );
+    const store = new FileSessionStore(path, logger);
+    expect(await store.load(0, 2)).toEqual(session);
+    expect(await store.load(1, 2)).toBeNull();
+    expect(logger.warnings.some((w) => w.includes("invalid entry '2:1'"))).toBe(true);
   });
 
   it('a missing file is an empty store, without a warning', async () => {
