@@ -18,6 +18,17 @@ export interface IdentifyBudget {
   readonly resetAfterMs: number;
 }
 
+/**
+ * Safety margin of identify pacing, ms: two IDENTIFYs of one bucket are granted at least
+ * `window + margin` apart. Discord judges the window when each IDENTIFY arrives, and two
+ * IDENTIFYs travel on different connections whose transit times differ (jitter, a slower TCP
+ * or TLS path, the server reading one later), so grants exactly one window apart can arrive
+ * less than a window apart and the later one gets op 9. 250 ms covers such differences on an
+ * ordinary path while adding only 5% to a 5 s window (a 16-shard start at max_concurrency 4
+ * takes 15.75 s instead of 15 s). Every {@link IdentifyQueue} of this package uses it.
+ */
+export const DEFAULT_IDENTIFY_MARGIN_MS = 250;
+
 /** What the queue does when the daily budget is spent: reject, or hold shards until the reset. */
 export type BudgetExhaustedPolicy = 'fail' | 'wait';
 
@@ -27,6 +38,8 @@ export interface InMemoryIdentifyQueueOptions {
   readonly maxConcurrency?: number;
   /** Length of one rate-limit window in ms (GW-RL-2). Default 5_000. */
   readonly windowMs?: number;
+  /** Safety margin added to the window between two grants of one bucket, ms. Default {@link DEFAULT_IDENTIFY_MARGIN_MS}. */
+  readonly identifyMarginMs?: number;
   readonly clock?: Clock;
   /** Daily budget; without it the queue paces only by window and never refuses. */
   readonly budget?: IdentifyBudget;
@@ -84,10 +97,10 @@ interface Bucket {
 const DAY_MS = 86_400_000;
 
 /**
- * The default {@link IdentifyQueue} (PROTOCOL.md GW-RL-2, GW-SH-4, GW-GT-13, GW-ID-5): one
- * IDENTIFY per bucket (`shard_id % maxConcurrency`) per `windowMs`, buckets in parallel, FIFO
- * within a bucket. A grant at `t` makes the next grant of that bucket due at exactly
- * `t + windowMs`. An aborted waiter leaves its bucket without using a slot.
+ * The default {@link IdentifyQueue} (GW-RL-2, GW-SH-4, GW-GT-13, GW-ID-5): one IDENTIFY per
+ * bucket (`shard_id % maxConcurrency`) per `windowMs`, buckets in parallel, FIFO within a
+ * bucket. A grant at `t` (monotonic clock) makes the next grant of that bucket due at
+ * `t + windowMs + identifyMarginMs`. An aborted waiter leaves its bucket without using a slot.
  *
  * With a `budget`, no grant goes beyond `remaining`: policy `'fail'` rejects the waiter with
  * {@link IdentifyBudgetError}; `'wait'` logs the reset time, holds every waiter until the
@@ -96,6 +109,7 @@ const DAY_MS = 86_400_000;
 export class InMemoryIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
   readonly maxConcurrency: number;
   readonly windowMs: number;
+  readonly identifyMarginMs: number;
   private readonly clock: Clock;
   private readonly logger: GatewayLogger;
   private readonly policy: BudgetExhaustedPolicy;
@@ -105,20 +119,31 @@ export class InMemoryIdentifyQueue implements IdentifyQueue, IdentifyQueueInsigh
   private resetTimer: TimerHandle | undefined;
   private readonly onBudgetWait: ((resetAt: number) => void) | undefined;
 
-  /** @throws ConfigError when `maxConcurrency` is not a positive integer, `windowMs` < 0 or `budgetPeriodMs` <= 0. */
+  /**
+   * @throws ConfigError when `maxConcurrency` is not a positive integer, `windowMs` or
+   * `identifyMarginMs` < 0, or `budgetPeriodMs` <= 0.
+   */
   constructor(options: InMemoryIdentifyQueueOptions = {}) {
-    const { maxConcurrency = 1, windowMs = 5_000, budget } = options;
+    const {
+      maxConcurrency = 1,
+      windowMs = 5_000,
+      identifyMarginMs = DEFAULT_IDENTIFY_MARGIN_MS,
+      budget,
+    } = options;
     const issues: ConfigIssue[] = [];
     if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) {
       issues.push({ path: 'maxConcurrency', rule: 'must be a positive integer' });
     }
     if (!(windowMs >= 0)) issues.push({ path: 'windowMs', rule: 'must be a number >= 0' });
+    if (!(identifyMarginMs >= 0))
+      issues.push({ path: 'identifyMarginMs', rule: 'must be a number >= 0' });
     if (!((options.budgetPeriodMs ?? DAY_MS) > 0)) {
       issues.push({ path: 'budgetPeriodMs', rule: 'must be a number > 0' });
     }
     if (issues.length > 0) throw new ConfigError(issues);
     this.maxConcurrency = maxConcurrency;
     this.windowMs = windowMs;
+    this.identifyMarginMs = identifyMarginMs;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.policy = options.onBudgetExhausted ?? 'fail';
@@ -225,6 +250,11 @@ export class InMemoryIdentifyQueue implements IdentifyQueue, IdentifyQueueInsigh
     }
   }
 
+  /** Time between two grants of one bucket. */
+  private get spacingMs(): number {
+    return this.windowMs + this.identifyMarginMs;
+  }
+
   private bucketOf(shardId: number): number {
     return shardId % this.maxConcurrency;
   }
@@ -236,7 +266,7 @@ export class InMemoryIdentifyQueue implements IdentifyQueue, IdentifyQueueInsigh
   private grantDelay(key: number, position: number, now: number): number {
     const bucket = this.buckets.get(key);
     const nextAt = bucket === undefined ? now : Math.max(now, bucket.nextAt);
-    let delay = nextAt - now + position * this.windowMs;
+    let delay = nextAt - now + position * this.spacingMs;
     const budget = this.budget;
     if (budget !== null && this.policy === 'wait' && position >= budget.remaining) {
       delay = Math.max(delay, budget.resetAt - now);
@@ -277,7 +307,7 @@ export class InMemoryIdentifyQueue implements IdentifyQueue, IdentifyQueueInsigh
     bucket.waiters.shift();
     waiter.signal?.removeEventListener('abort', waiter.onAbort);
     if (budget !== null) budget.remaining -= 1;
-    bucket.nextAt = at + this.windowMs;
+    bucket.nextAt = at + this.spacingMs;
     this.logger.debug(`Identify granted to shard ${waiter.shardId} (bucket ${key})`);
     waiter.resolve();
     this.drain(key, bucket);

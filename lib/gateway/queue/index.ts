@@ -1,5 +1,6 @@
 export type { IdentifyQueue } from './identify-queue.js';
 export {
+  DEFAULT_IDENTIFY_MARGIN_MS,
   InMemoryIdentifyQueue,
   type BudgetExhaustedPolicy,
   type IdentifyBudget,

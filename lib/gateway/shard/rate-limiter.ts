@@ -9,6 +9,20 @@ export const COMMAND_WINDOW_MS = 60_000;
 export const PRESENCES_PER_WINDOW = 5;
 export const PRESENCE_WINDOW_MS = 20_000;
 
+/**
+ * Safety margin of the send limiter, ms: a payload stays counted for the window plus this
+ * long. Discord counts payloads when they arrive, and the frames of one burst reach it spread
+ * out (transit jitter, TCP segmentation, a retransmission after a lost segment, the server
+ * reading them one by one), while a later burst can arrive with none of that delay; a limiter
+ * that frees its slots exactly one window after its own send stamps is then early at the
+ * server, which closes the connection with 4008 (GW-RL-1). One second covers jitter of a few
+ * hundred ms and one retransmission, for under 2% of the throughput.
+ */
+export const COMMAND_MARGIN_MS = 1_000;
+
+/** Safety margin of the presence limiter, ms, for the same reasons as {@link COMMAND_MARGIN_MS}. */
+export const PRESENCE_MARGIN_MS = 1_000;
+
 /** Discord's usual heartbeat interval, assumed until HELLO says otherwise. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 41_250;
 
@@ -88,9 +102,11 @@ interface Waiter {
 }
 
 /**
- * A sliding-log limiter: at most `capacity()` acquisitions in any `windowMs` span, closed at
- * both ends and of any start (not a fixed window): a send stays counted until `windowMs + 1`
- * ms after it. Waiters are served in FIFO order from one timer on the injected clock.
+ * A sliding-log limiter: at most `capacity()` acquisitions in any `windowMs + marginMs` span,
+ * closed at both ends and of any start (not a fixed window): a send stays counted until
+ * `windowMs + marginMs + 1` ms after it, so that the server, which judges `windowMs` at
+ * arrival, sees sends at least `marginMs` further apart than it requires. Waiters are served
+ * in FIFO order from one timer on the injected (monotonic) clock.
  */
 abstract class SlidingWindowLimiter {
   protected readonly log: SendLog;
@@ -105,10 +121,12 @@ abstract class SlidingWindowLimiter {
     readonly limit: number,
     /** The window in ms. */
     readonly windowMs: number,
+    /** The safety margin in ms, added to the window. */
+    readonly marginMs: number,
     private readonly what: string,
   ) {
     this.log = new SendLog();
-    this.countedMs = windowMs + 1;
+    this.countedMs = windowMs + marginMs + 1;
   }
 
   /** Slots that non-forced acquisitions may fill per window. */
@@ -223,6 +241,8 @@ export interface CommandRateLimiterOptions {
   limit?: number;
   /** Default 60 000 ms. */
   windowMs?: number;
+  /** Safety margin added to the window, ms. Default {@link COMMAND_MARGIN_MS}. */
+  marginMs?: number;
   /** A fixed reserve; default `null`: {@link heartbeatReserveFor} the current interval. */
   heartbeatReserve?: number | null;
   /** Until {@link CommandRateLimiter.setHeartbeatInterval}. Default 41 250 ms. */
@@ -231,8 +251,9 @@ export interface CommandRateLimiterOptions {
 
 /**
  * The send budget of one connection (GW-RL-1, GW-GT-14): the server never receives more than
- * `limit` payloads in any `windowMs` span, heartbeats included, and a reserve derived from the
- * heartbeat interval stays free for heartbeats, which are never refused.
+ * `limit` payloads in any `windowMs` span, heartbeats included, as long as transit times vary
+ * by less than `marginMs`; a reserve derived from the heartbeat interval stays free for
+ * heartbeats, which are never refused.
  *
  * A shard calls {@link acquireHeartbeat} for every heartbeat and for the connection's
  * IDENTIFY or RESUME, {@link waitForCommand} (or {@link tryAcquire}) before every other
@@ -247,6 +268,7 @@ export class CommandRateLimiter extends SlidingWindowLimiter {
       options.clock ?? systemClock,
       options.limit ?? COMMANDS_PER_WINDOW,
       options.windowMs ?? COMMAND_WINDOW_MS,
+      options.marginMs ?? COMMAND_MARGIN_MS,
       'command rate limit wait',
     );
     this.fixedReserve = options.heartbeatReserve ?? null;
@@ -283,21 +305,38 @@ export class CommandRateLimiter extends SlidingWindowLimiter {
   }
 
   private reserveFor(intervalMs: number): number {
-    return this.fixedReserve ?? heartbeatReserveFor(intervalMs, this.windowMs, this.limit);
+    // Heartbeats that fall in one counted span (window plus margin).
+    return (
+      this.fixedReserve ??
+      heartbeatReserveFor(intervalMs, this.windowMs + this.marginMs, this.limit)
+    );
   }
 }
 
+/** Options of a {@link PresenceLimiter}. */
+export interface PresenceLimiterOptions {
+  /** Default {@link systemClock}. */
+  clock?: Clock;
+  /** Presence updates per window. Default 5. */
+  limit?: number;
+  /** Default 20 000 ms. */
+  windowMs?: number;
+  /** Safety margin added to the window, ms. Default {@link PRESENCE_MARGIN_MS}. */
+  marginMs?: number;
+}
+
 /**
- * Presence updates (op 3): at most 5 per 20 s (GW-RL-4). A presence update also takes a
- * {@link CommandRateLimiter} slot. The budget is kept across reconnects on purpose: whether
- * Discord counts it per connection is not documented.
+ * Presence updates (op 3): at most 5 per 20 s at the server (GW-RL-4), paced with a margin. A
+ * presence update also takes a {@link CommandRateLimiter} slot. The budget is kept across
+ * reconnects on purpose: whether Discord counts it per connection is not documented.
  */
 export class PresenceLimiter extends SlidingWindowLimiter {
-  constructor(options: { clock?: Clock; limit?: number; windowMs?: number } = {}) {
+  constructor(options: PresenceLimiterOptions = {}) {
     super(
       options.clock ?? systemClock,
       options.limit ?? PRESENCES_PER_WINDOW,
       options.windowMs ?? PRESENCE_WINDOW_MS,
+      options.marginMs ?? PRESENCE_MARGIN_MS,
       'presence rate limit wait',
     );
   }

@@ -1,3 +1,4 @@
+import { DEFAULT_IDENTIFY_MARGIN_MS } from '../../../lib/gateway/queue/index.js';
 import { EventType } from '../../../lib/gateway/events/event-type.js';
 import type { GatewayEvent } from '../../../lib/gateway/events/gateway-event.js';
 import type { ClusterProgress } from '../../../lib/gateway/cluster/cluster.js';
@@ -22,7 +23,7 @@ describe('Cluster startup (GW-SH-4, GW-RL-2, GW-GT-13)', () => {
     await fake.stop();
   });
 
-  it('GW-SH-4: 16 shards, max_concurrency 4, 1 s window: all READY, no bucket violation, IDENTIFYs exactly one window apart', async () => {
+  it('GW-SH-4: 16 shards, max_concurrency 4, 1 s window: all READY, no bucket violation, IDENTIFYs one window plus the identify margin apart', async () => {
     const started = await startFake({ shards: 16, maxConcurrency: 4, identifyWindowMs: 1_000 });
     fake = started.fake;
     const { clock } = started;
@@ -57,9 +58,10 @@ describe('Cluster startup (GW-SH-4, GW-RL-2, GW-GT-13)', () => {
       const times = identifies.filter((i) => i.bucket === bucket).map((i) => i.at);
       expect(times).toHaveLength(4);
       const start = times[0] as number;
-      expect(times).toEqual([start, start + 1_000, start + 2_000, start + 3_000]);
+      const step = 1_000 + DEFAULT_IDENTIFY_MARGIN_MS;
+      expect(times).toEqual([start, start + step, start + 2 * step, start + 3 * step]);
     }
     expect(progress.at(-1)).toMatchObject({ ready: 16, total: 16, etaMs: 0 });
-    expect(progress.some((p) => p.etaMs === 3_000)).toBe(true);
+    expect(progress.some((p) => p.etaMs === 3 * (1_000 + DEFAULT_IDENTIFY_MARGIN_MS))).toBe(true);
   });
 });

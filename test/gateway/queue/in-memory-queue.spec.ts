@@ -4,7 +4,10 @@ import {
   ConfigError,
   IdentifyBudgetError,
 } from '../../../lib/gateway/errors/errors.js';
-import { InMemoryIdentifyQueue } from '../../../lib/gateway/queue/in-memory-queue.js';
+import {
+  DEFAULT_IDENTIFY_MARGIN_MS,
+  InMemoryIdentifyQueue,
+} from '../../../lib/gateway/queue/in-memory-queue.js';
 import type { GatewayLogger } from '../../../lib/gateway/logger.js';
 
 /**
@@ -30,7 +33,7 @@ function recordingLogger(): GatewayLogger & { lines: string[] } {
 }
 
 describe('InMemoryIdentifyQueue (GW-RL-2, GW-SH-4, GW-GT-13)', () => {
-  it('GW-SH-4: one grant per bucket per window, buckets in parallel, exactly one window apart', async () => {
+  it('GW-SH-4: one grant per bucket per window, buckets in parallel, one window plus the default margin apart', async () => {
     const clock = new ManualClock(1_000);
     const queue = new InMemoryIdentifyQueue({ maxConcurrency: 4, windowMs: 5_000, clock });
     const { grants } = track(queue, clock, [...Array(16).keys()]);
@@ -40,32 +43,44 @@ describe('InMemoryIdentifyQueue (GW-RL-2, GW-SH-4, GW-GT-13)', () => {
     expect(grants.size).toBe(16);
     for (let id = 0; id < 16; id++) {
       // Shard id's place in its bucket is floor(id / 4): FIFO within the bucket.
-      expect(grants.get(id)).toBe(1_000 + Math.floor(id / 4) * 5_000);
+      expect(grants.get(id)).toBe(
+        1_000 + Math.floor(id / 4) * (5_000 + DEFAULT_IDENTIFY_MARGIN_MS),
+      );
     }
   });
 
-  it('GW-GT-13: the next grant of a bucket is at exactly t + window, not later, even when enqueued later', async () => {
+  it('GW-GT-13: the next grant of a bucket is at exactly t + window + margin, not later, even when enqueued later', async () => {
     const clock = new ManualClock();
-    const queue = new InMemoryIdentifyQueue({ maxConcurrency: 1, windowMs: 1_000, clock });
+    const queue = new InMemoryIdentifyQueue({
+      maxConcurrency: 1,
+      windowMs: 1_000,
+      identifyMarginMs: 50,
+      clock,
+    });
     const first = track(queue, clock, [0]);
     await clock.advance(0);
     await clock.advance(300);
     const second = track(queue, clock, [1]);
-    await clock.advance(699);
+    await clock.advance(749);
     expect(second.grants.size).toBe(0);
     await clock.advance(1);
     expect(first.grants.get(0)).toBe(0);
-    expect(second.grants.get(1)).toBe(1_000);
+    expect(second.grants.get(1)).toBe(1_050);
     // A shard arriving after the window passed is granted at once.
     await clock.advance(5_000);
     const third = track(queue, clock, [2]);
     await clock.advance(0);
-    expect(third.grants.get(2)).toBe(6_000);
+    expect(third.grants.get(2)).toBe(6_050);
   });
 
   it('FIFO within a bucket, in enqueue order', async () => {
     const clock = new ManualClock();
-    const queue = new InMemoryIdentifyQueue({ maxConcurrency: 2, windowMs: 100, clock });
+    const queue = new InMemoryIdentifyQueue({
+      maxConcurrency: 2,
+      windowMs: 100,
+      identifyMarginMs: 0,
+      clock,
+    });
     const order: number[] = [];
     for (const id of [4, 0, 2, 6]) void queue.enqueue(id).then(() => order.push(id));
     await clock.advance(1_000);
@@ -74,7 +89,12 @@ describe('InMemoryIdentifyQueue (GW-RL-2, GW-SH-4, GW-GT-13)', () => {
 
   it('an aborted waiter leaves the queue with AbortedError and uses no slot', async () => {
     const clock = new ManualClock();
-    const queue = new InMemoryIdentifyQueue({ maxConcurrency: 1, windowMs: 1_000, clock });
+    const queue = new InMemoryIdentifyQueue({
+      maxConcurrency: 1,
+      windowMs: 1_000,
+      identifyMarginMs: 0,
+      clock,
+    });
     const { grants } = track(queue, clock, [0]);
     const controller = new AbortController();
     const aborted = queue.enqueue(1, controller.signal);
@@ -92,7 +112,7 @@ describe('InMemoryIdentifyQueue (GW-RL-2, GW-SH-4, GW-GT-13)', () => {
 
   it('an already aborted signal rejects at once; aborting every waiter stops the timer', async () => {
     const clock = new ManualClock();
-    const queue = new InMemoryIdentifyQueue({ windowMs: 1_000, clock });
+    const queue = new InMemoryIdentifyQueue({ windowMs: 1_000, identifyMarginMs: 0, clock });
     await expect(queue.enqueue(0, AbortSignal.abort())).rejects.toBeInstanceOf(AbortedError);
     await queue.enqueue(1);
     const controller = new AbortController();
@@ -109,7 +129,12 @@ describe('InMemoryIdentifyQueue (GW-RL-2, GW-SH-4, GW-GT-13)', () => {
 
   it('eta() and pendingCount describe the queue for progress reports', async () => {
     const clock = new ManualClock();
-    const queue = new InMemoryIdentifyQueue({ maxConcurrency: 2, windowMs: 1_000, clock });
+    const queue = new InMemoryIdentifyQueue({
+      maxConcurrency: 2,
+      windowMs: 1_000,
+      identifyMarginMs: 0,
+      clock,
+    });
     track(queue, clock, [0, 1, 2, 3, 4]);
     await clock.advance(0);
     // Granted now: 0 and 1. Waiting: 2 (bucket 0, 1st), 4 (bucket 0, 2nd), 3 (bucket 1, 1st).
@@ -127,8 +152,17 @@ describe('InMemoryIdentifyQueue (GW-RL-2, GW-SH-4, GW-GT-13)', () => {
   });
 
   it('rejects a bad configuration with ConfigError', () => {
-    expect(() => new InMemoryIdentifyQueue({ maxConcurrency: 0, windowMs: -1 })).toThrow(
-      ConfigError,
+    const build = () =>
+      new InMemoryIdentifyQueue({ maxConcurrency: 0, windowMs: -1, identifyMarginMs: -1 });
+    expect(build).toThrow(ConfigError);
+    expect(() => build()).toThrow(
+      expect.objectContaining({
+        issues: [
+          { path: 'maxConcurrency', rule: 'must be a positive integer' },
+          { path: 'windowMs', rule: 'must be a number >= 0' },
+          { path: 'identifyMarginMs', rule: 'must be a number >= 0' },
+        ],
+      }) as unknown as Error,
     );
   });
 
@@ -176,6 +210,7 @@ describe('InMemoryIdentifyQueue (GW-RL-2, GW-SH-4, GW-GT-13)', () => {
       const queue = new InMemoryIdentifyQueue({
         maxConcurrency: 1,
         windowMs: 1_000,
+        identifyMarginMs: 0,
         clock,
         logger,
         onBudgetExhausted: 'wait',
@@ -205,7 +240,7 @@ describe('InMemoryIdentifyQueue (GW-RL-2, GW-SH-4, GW-GT-13)', () => {
 
   it('close() rejects every waiter with AbortedError', async () => {
     const clock = new ManualClock();
-    const queue = new InMemoryIdentifyQueue({ windowMs: 1_000, clock });
+    const queue = new InMemoryIdentifyQueue({ windowMs: 1_000, identifyMarginMs: 0, clock });
     await queue.enqueue(0);
     const waiting = queue.enqueue(1);
     queue.close();

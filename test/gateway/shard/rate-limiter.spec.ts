@@ -1,8 +1,10 @@
 import { ManualClock } from '../../../lib/gateway/clock/index.js';
 import { AbortedError } from '../../../lib/gateway/errors/index.js';
 import {
+  COMMAND_MARGIN_MS,
   CommandRateLimiter,
   MIN_HEARTBEAT_RESERVE,
+  PRESENCE_MARGIN_MS,
   PresenceLimiter,
   heartbeatReserveFor,
 } from '../../../lib/gateway/shard/rate-limiter.js';
@@ -91,6 +93,7 @@ describe('CommandRateLimiter', () => {
       clock,
       limit: 10,
       windowMs: 1_000,
+      marginMs: 0,
       heartbeatReserve: 2,
     });
     const sent: number[] = [];
@@ -124,6 +127,7 @@ describe('CommandRateLimiter', () => {
       clock,
       limit: 4,
       windowMs: 1_000,
+      marginMs: 0,
       heartbeatReserve: 2,
     });
     expect(limiter.tryAcquire()).toBe(true);
@@ -141,10 +145,11 @@ describe('CommandRateLimiter', () => {
     const limiter = new CommandRateLimiter({ clock });
     expect(limiter.heartbeatReserve).toBe(MIN_HEARTBEAT_RESERVE);
     limiter.setHeartbeatInterval(1_000);
-    expect(limiter.heartbeatReserve).toBe(64);
+    // The beats of one counted span, 60 s + the 1 s margin: 61 + 1 + 2 + 1.
+    expect(limiter.heartbeatReserve).toBe(65);
     let granted = 0;
     while (limiter.tryAcquire()) granted++;
-    expect(granted).toBe(120 - 64);
+    expect(granted).toBe(120 - 65);
   });
 
   it('a fixed heartbeatReserve ignores the interval', () => {
@@ -159,6 +164,7 @@ describe('CommandRateLimiter', () => {
       clock,
       limit: 3,
       windowMs: 1_000,
+      marginMs: 0,
       heartbeatReserve: 1,
     });
     expect(limiter.tryAcquire()).toBe(true);
@@ -222,6 +228,43 @@ describe('CommandRateLimiter', () => {
   });
 });
 
+describe('safety margins (time judged by the server)', () => {
+  it('a freed command slot is handed out only a margin after the window: never early at the server', async () => {
+    const clock = new ManualClock();
+    const limiter = new CommandRateLimiter({
+      clock,
+      limit: 10,
+      windowMs: 1_000,
+      marginMs: 50,
+      heartbeatReserve: 2,
+    });
+    const sent: number[] = [];
+    for (let i = 0; i < 9; i++) void limiter.waitForCommand().then(() => sent.push(clock.now()));
+    await flush();
+    await clock.advance(1_050);
+    expect(sent).toHaveLength(8);
+    await clock.advance(1);
+    expect(sent[8]).toBe(1_051);
+    // Any arrival jitter under 50 ms keeps the two bursts in different windows at the server.
+    expect(maxInAnySpan(sent, 1_049)).toBe(8);
+  });
+
+  it('without a marginMs the limiter keeps COMMAND_MARGIN_MS', async () => {
+    const clock = new ManualClock();
+    const limiter = new CommandRateLimiter({
+      clock,
+      limit: 2,
+      windowMs: 1_000,
+      heartbeatReserve: 1,
+    });
+    limiter.tryAcquire();
+    let at = -1;
+    void limiter.waitForCommand().then(() => (at = clock.now()));
+    await clock.advance(1_000 + COMMAND_MARGIN_MS + 1);
+    expect(at).toBe(1_000 + COMMAND_MARGIN_MS + 1);
+  });
+});
+
 describe('PresenceLimiter (GW-RL-4)', () => {
   it('12 presence updates at once: at most 5 in any 20 s span, in call order', async () => {
     const clock = new ManualClock();
@@ -239,8 +282,9 @@ describe('PresenceLimiter (GW-RL-4)', () => {
     await clock.advance(60_000);
     await Promise.all(done);
     expect(order).toEqual(Array.from({ length: 12 }, (_, index) => index));
-    expect(maxInAnySpan(sent, 20_000)).toBe(5);
-    expect(sent.slice(5, 10)).toEqual([20_001, 20_001, 20_001, 20_001, 20_001]);
+    expect(maxInAnySpan(sent, 20_000 + PRESENCE_MARGIN_MS)).toBe(5);
+    const next = 20_000 + PRESENCE_MARGIN_MS + 1;
+    expect(sent.slice(5, 10)).toEqual([next, next, next, next, next]);
   });
 
   it('tryAcquire, abort and reset behave as for commands', async () => {
