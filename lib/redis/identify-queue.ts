@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '../gateway/clock/clock.js';
 import { DEFAULTS } from '../gateway/config/defaults.js';
+import { DEFAULT_IDENTIFY_MARGIN_MS } from '../gateway/queue/in-memory-queue.js';
 import { tokenProblem, toToken } from '../gateway/config/schema.js';
 import type { Token } from '../gateway/config/token.js';
 import {
@@ -29,15 +30,14 @@ import {
   RELEASE_SCRIPT,
 } from './script.js';
 
-/**
- * The default safety margin added to every bucket window, in ms. A grant closes its bucket for
- * `windowMs + identifyMarginMs` on Redis's clock, but Discord judges the window by when each
- * IDENTIFY arrives: after the grant's way back from Redis, the process's event loop, and its
- * own way to Discord. Between two processes those differ by the gap between their network paths
- * and a busy event loop (a large READY being decoded), tens to a few hundred ms. 250 ms covers
- * that and keeps a 16-shard start at max_concurrency 4 (3 windows) within 5% of its floor.
+/*
+ * The margin's default is the in-process queue's (DEFAULT_IDENTIFY_MARGIN_MS of the core): a
+ * grant closes its bucket for `windowMs + identifyMarginMs` on Redis's clock, but Discord judges
+ * the window by when each IDENTIFY arrives, after the grant's way back from Redis, the process's
+ * event loop and its own way to Discord. Between two processes those differ by the gap between
+ * their network paths and a busy event loop, tens to a few hundred ms.
  */
-export const DEFAULT_IDENTIFY_MARGIN_MS = 250;
+export { DEFAULT_IDENTIFY_MARGIN_MS };
 
 /** Options of {@link RedisIdentifyQueue}. Times in ms. */
 export interface RedisIdentifyQueueOptions {
