@@ -6,6 +6,7 @@ import {
   type ValidationArguments,
   type ValidationError,
 } from 'class-validator';
+import { MAX_TIMER_MS } from '../clock/clock.js';
 import type { ConfigIssue } from '../errors/index.js';
 
 /*
@@ -14,8 +15,7 @@ import type { ConfigIssue } from '../errors/index.js';
  * value it judged: values can hold the token (issue 6, Security).
  */
 
-/** setTimeout's largest delay; a longer one silently fires after 1 ms in Node. */
-export const MAX_TIMER_MS = 2_147_483_647;
+export { MAX_TIMER_MS };
 
 type Predicate = (value: unknown, args: ValidationArguments) => boolean;
 

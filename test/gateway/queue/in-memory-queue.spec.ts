@@ -248,3 +248,24 @@ describe('InMemoryIdentifyQueue (GW-RL-2, GW-SH-4, GW-GT-13)', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 });
+
+describe('InMemoryIdentifyQueue on the system clock, against a hostile reset_after', () => {
+  it("policy 'wait' with a reset_after over 2^31 ms (about 25 days) keeps waiting instead of identifying at once", async () => {
+    const queue = new InMemoryIdentifyQueue({
+      onBudgetExhausted: 'wait',
+      budget: { total: 1_000, remaining: 0, resetAfterMs: 3e9 },
+    });
+    const controller = new AbortController();
+    let granted = false;
+    const waiting = queue.enqueue(0, controller.signal).then(
+      () => (granted = true),
+      () => undefined,
+    );
+    // Node would fire a 3e9 ms timer after 1 ms; the budget would refill and the shard identify.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(granted).toBe(false);
+    expect(queue.remaining).toBe(0);
+    controller.abort();
+    await waiting;
+  });
+});
