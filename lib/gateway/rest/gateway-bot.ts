@@ -34,6 +34,13 @@ export interface FetchGatewayBotOptions {
   readonly signal?: AbortSignal;
   /** How many times a 429, a 5xx or a network error is retried. Default 5. */
   readonly maxRetries?: number;
+  /**
+   * Most time, in ms, all retry waits together may take (default 120_000). A 429 whose
+   * `retry_after` would go past it fails at once with an HttpError instead of waiting.
+   */
+  readonly maxRetryWaitMs?: number;
+  /** Ms one request may take, answer body included, before it counts as a network failure. Default 15_000. */
+  readonly requestTimeoutMs?: number;
   /** Paces the retry waits. Default {@link systemClock}. */
   readonly clock?: Clock;
   readonly logger?: GatewayLogger;
@@ -42,15 +49,23 @@ export interface FetchGatewayBotOptions {
 }
 
 const ROUTE = '/gateway/bot';
+/** The answer is a few hundred bytes; a body past this is refused unread. */
+const MAX_BODY_BYTES = 64 * 1024;
 
 /**
  * Fetches GET /gateway/bot (PROTOCOL.md section 12): recommended shard count, gateway URL and
  * `session_start_limit`. Sends `Authorization: Bot <token>` (GW-GT-20) and Discord's
  * `User-Agent`. A 429 is retried after its retry-after (seconds, from the body or the header);
- * a network error or a 5xx after 1 s, 2 s, 4 s, ... (capped at 30 s); each waited on `clock`,
- * up to `maxRetries` retries in all. Other failures (401: the token was rejected) throw at once.
+ * a network error, a timeout or a 5xx after 1 s, 2 s, 4 s, ... (capped at 30 s); each waited on
+ * `clock`, up to `maxRetries` retries and `maxRetryWaitMs` of waiting in all. Other failures
+ * (401: the token was rejected) throw at once.
  *
- * @throws HttpError on a non-2xx answer or a network failure (message never holds the token or headers)
+ * What the server sends is bounded: a body over 64 KiB is not read, a request is given up after
+ * `requestTimeoutMs`, and error messages hold the status and Discord's numeric error code,
+ * never the body's text (a server that echoes the request would put the token there).
+ *
+ * @throws HttpError on a non-2xx answer, a network failure, or a rate limit longer than the
+ *   waiting budget (message never holds the token, headers or body text)
  * @throws ProtocolError when the body is not the documented shape
  * @throws AbortedError when `signal` aborts
  */
@@ -58,66 +73,83 @@ export async function fetchGatewayBot(options: FetchGatewayBotOptions): Promise<
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   const maxRetries = options.maxRetries ?? 5;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
+  let waitLeftMs = options.maxRetryWaitMs ?? 120_000;
   const doFetch = options.fetch ?? fetch;
   const url = `${options.apiUrl.replace(/\/+$/, '')}${ROUTE}`;
   for (let attempt = 0; ; attempt++) {
     if (options.signal?.aborted) throw new AbortedError(`GET ${ROUTE}`);
-    let response: Response;
+    const timeout = new AbortController();
+    const timer = clock.setTimeout(() => timeout.abort(), requestTimeoutMs);
+    let answer: { response: Response; body: unknown } | { failure: string };
     try {
-      response = await doFetch(url, {
+      const response = await doFetch(url, {
         method: 'GET',
         headers: {
           Authorization: `Bot ${typeof options.token === 'string' ? options.token : options.token.reveal()}`,
           'User-Agent': options.userAgent ?? DEFAULT_USER_AGENT,
           Accept: 'application/json',
         },
-        signal: options.signal,
+        signal:
+          options.signal === undefined
+            ? timeout.signal
+            : AbortSignal.any([options.signal, timeout.signal]),
       });
+      answer = { response, body: await readBody(response) };
     } catch (error) {
       if (options.signal?.aborted) throw new AbortedError(`GET ${ROUTE}`);
-      const cause = describeNetworkError(error);
-      if (attempt < maxRetries) {
-        const waitMs = transientBackoffMs(attempt);
-        logger.warn(
-          `GET ${ROUTE} failed (${cause}); retrying in ${waitMs} ms (${attempt + 1}/${maxRetries})`,
-        );
-        await sleep(clock, waitMs, options.signal);
-        continue;
-      }
-      throw new HttpError(0, ROUTE, `GET ${ROUTE} failed: ${cause}`);
+      answer = {
+        failure: timeout.signal.aborted
+          ? `no answer within ${requestTimeoutMs} ms`
+          : describeNetworkError(error),
+      };
+    } finally {
+      clock.clearTimeout(timer);
     }
-    const body = await readBody(response);
-    if (response.status >= 500 && attempt < maxRetries) {
-      const waitMs = transientBackoffMs(attempt);
+    const retry = attempt < maxRetries ? retryOf(answer, attempt) : null;
+    if (retry !== null && retry.waitMs <= waitLeftMs) {
       logger.warn(
-        `GET ${ROUTE} answered HTTP ${response.status}; retrying in ${waitMs} ms (${attempt + 1}/${maxRetries})`,
+        `GET ${ROUTE} ${retry.what}; retrying in ${retry.waitMs} ms (${attempt + 1}/${maxRetries})`,
       );
-      await sleep(clock, waitMs, options.signal);
+      waitLeftMs -= retry.waitMs;
+      await sleep(clock, retry.waitMs, options.signal);
       continue;
     }
-    if (response.status === 429 && attempt < maxRetries) {
-      const waitMs = retryAfterMs(response, body);
-      logger.warn(
-        `GET ${ROUTE} rate limited; retrying in ${waitMs} ms (${attempt + 1}/${maxRetries})`,
-      );
-      await sleep(clock, waitMs, options.signal);
-      continue;
-    }
+    if ('failure' in answer)
+      throw new HttpError(0, ROUTE, `GET ${ROUTE} failed: ${answer.failure}`);
+    const { response, body } = answer;
     if (!response.ok) {
-      const detail =
-        typeof (body as { message?: unknown })?.message === 'string'
-          ? (body as { message: string }).message
-          : '';
+      const code = (body as { code?: unknown } | null)?.code;
       throw new HttpError(
         response.status,
         ROUTE,
         `GET ${ROUTE} failed with HTTP ${response.status}` +
           (response.status === 401 ? ' (the token was rejected)' : '') +
-          (detail ? `: ${detail.slice(0, 200)}` : ''),
+          (retry !== null && response.status === 429
+            ? ` (rate limited for ${retry.waitMs} ms, more than the ${waitLeftMs} ms of maxRetryWaitMs left)`
+            : '') +
+          (Number.isSafeInteger(code) ? ` (Discord error code ${code as number})` : ''),
       );
     }
     return parseGatewayBot(body);
   }
+}
+
+/** Whether an answer is worth a retry, and after how long: 429, 5xx and network failures. */
+function retryOf(
+  answer: { response: Response; body: unknown } | { failure: string },
+  attempt: number,
+): { waitMs: number; what: string } | null {
+  if ('failure' in answer) {
+    return { waitMs: transientBackoffMs(attempt), what: `failed (${answer.failure})` };
+  }
+  const { status } = answer.response;
+  if (status === 429) {
+    return { waitMs: retryAfterMs(answer.response, answer.body), what: 'rate limited' };
+  }
+  if (status >= 500)
+    return { waitMs: transientBackoffMs(attempt), what: `answered HTTP ${status}` };
+  return null;
 }
 
 function parseGatewayBot(body: unknown): GatewayBotInfo {
@@ -157,20 +189,49 @@ function parseGatewayBot(body: unknown): GatewayBotInfo {
   };
 }
 
+/**
+ * The body as JSON, or `null` when it is not JSON. Reads at most {@link MAX_BODY_BYTES}:
+ * a longer body (announced or streamed) is cancelled and read as `null`.
+ */
 async function readBody(response: Response): Promise<unknown> {
+  const declared = Number(response.headers.get('content-length'));
+  if (response.body === null || declared > MAX_BODY_BYTES) {
+    await response.body?.cancel().catch(() => undefined);
+    return null;
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(value);
+  }
   try {
-    return JSON.parse(await response.text());
+    return JSON.parse(Buffer.concat(chunks, total).toString('utf8'));
   } catch {
     return null;
   }
 }
 
-/** Discord gives retry_after in seconds (float) in the body and `Retry-After` in the header. */
+/**
+ * Discord gives retry_after in seconds (float) in the body and `Retry-After` in the header.
+ * Missing, negative or unreadable: 1 s. Huge values stay huge (and then exceed the waiting
+ * budget), never wrap around to a short timer.
+ */
 function retryAfterMs(response: Response, body: unknown): number {
   const fromBody = (body as { retry_after?: unknown } | null)?.retry_after;
   const seconds =
     typeof fromBody === 'number' ? fromBody : Number(response.headers.get('retry-after'));
-  return Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds * 1_000) : 1_000;
+  if (seconds === Infinity) return Number.MAX_SAFE_INTEGER;
+  return Number.isFinite(seconds) && seconds > 0
+    ? Math.min(Number.MAX_SAFE_INTEGER, Math.ceil(seconds * 1_000))
+    : 1_000;
 }
 
 function sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -187,12 +248,12 @@ function sleep(clock: Clock, ms: number, signal: AbortSignal | undefined): Promi
   });
 }
 
-/** Names the network failure (e.g. ECONNREFUSED) without echoing the request. */
 /** Wait before retry `attempt` (0-based) after a network error or a 5xx: 1 s, 2 s, 4 s, ... capped at 30 s. */
 function transientBackoffMs(attempt: number): number {
   return Math.min(30_000, 1_000 * 2 ** attempt);
 }
 
+/** Names the network failure (e.g. ECONNREFUSED) without echoing the request. */
 function describeNetworkError(error: unknown): string {
   const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
   if (typeof cause?.code === 'string') return cause.code;

@@ -23,9 +23,17 @@ const BODY = {
   session_start_limit: { total: 1000, remaining: 999, reset_after: 14400000, max_concurrency: 1 },
 };
 
-/** Waits (real time, the HTTP round trip) until the client set its retry timer on the clock. */
+/** fetchGatewayBot's default request timeout, also a timer on the clock while a request runs. */
+const REQUEST_TIMEOUT_MS = 15_000;
+
+/**
+ * Waits (real time, the HTTP round trip) until the client set its retry timer on the clock: the
+ * one timer pending is not the running request's timeout.
+ */
 async function timerSet(clock: ManualClock): Promise<void> {
-  while (clock.pendingTimers === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+  await realUntil(
+    () => clock.pendingTimers === 1 && clock.nextDueAt() !== clock.now() + REQUEST_TIMEOUT_MS,
+  );
 }
 
 interface Reply {
@@ -46,7 +54,8 @@ beforeEach(async () => {
     requests.push({ url: req.url ?? '', headers: req.headers });
     const reply = replies.shift() ?? { status: 200, body: BODY };
     res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
-    res.end(JSON.stringify(reply.body));
+    // A string body is sent as it is: JSON that JSON.stringify cannot write (1e400).
+    res.end(typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v10`;
@@ -150,10 +159,10 @@ describe('fetchGatewayBot (PROTOCOL.md section 12)', () => {
     const settled = fetchGatewayBot({ apiUrl, token: TOKEN, clock, maxRetries: 2 }).catch(
       (e: unknown) => e,
     );
-    await realUntil(() => clock.pendingTimers === 1);
+    await timerSet(clock);
     expect(clock.nextDueAt()).toBe(1_000);
     await clock.advance(1_000);
-    await realUntil(() => clock.pendingTimers === 1);
+    await timerSet(clock);
     expect(clock.nextDueAt()).toBe(3_000);
     await clock.advance(2_000);
     const error = (await settled) as HttpError;
@@ -169,7 +178,7 @@ describe('fetchGatewayBot (PROTOCOL.md section 12)', () => {
     replies.push({ status: 502, body: {} });
     replies.push({ status: 200, body: BODY });
     const answer = fetchGatewayBot({ apiUrl, token: TOKEN, clock });
-    await realUntil(() => clock.pendingTimers === 1);
+    await timerSet(clock);
     expect(clock.nextDueAt()).toBe(1_000);
     await clock.advance(1_000);
     await expect(answer).resolves.toMatchObject({ shards: BODY.shards });
@@ -194,5 +203,85 @@ describe('fetchGatewayBot (PROTOCOL.md section 12)', () => {
     controller.abort();
     expect(await outcome).toBeInstanceOf(AbortedError);
     expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('fetchGatewayBot against a hostile REST server', () => {
+  it('an error body that echoes the request (token included) never reaches the HttpError', async () => {
+    const echo = `Bot ${TOKEN} ${'\u001b[31m'}`;
+    replies.push({ status: 400, body: { message: echo.repeat(3), code: 50035 } });
+    const error = (await fetchGatewayBot({ apiUrl, token: TOKEN }).catch(
+      (e: unknown) => e,
+    )) as HttpError;
+    expect(error).toBeInstanceOf(HttpError);
+    expect(error.message).toBe('GET /gateway/bot failed with HTTP 400 (Discord error code 50035)');
+    for (const text of [inspect(error, { depth: 5 }), JSON.stringify(error), String(error.stack)])
+      expect(text).not.toContain(TOKEN.slice(0, 12));
+  });
+
+  it.each([
+    ['a retry_after of 10^12 s', { retry_after: 1e12 }, {}],
+    ['a retry_after of 1e400 (Infinity)', '{"retry_after":1e400}', {}],
+    ['a Retry-After header of 3 days', {}, { 'retry-after': String(3 * 86_400) }],
+  ])(
+    '%s fails at once with HttpError 429 instead of overflowing the timer or waiting for ever',
+    async (_name, body, headers) => {
+      const clock = new ManualClock();
+      replies.push({ status: 429, body, headers });
+      const error = (await fetchGatewayBot({ apiUrl, token: TOKEN, clock }).catch(
+        (e: unknown) => e,
+      )) as HttpError;
+      expect(error).toBeInstanceOf(HttpError);
+      expect(error.status).toBe(429);
+      expect(error.message).toContain('maxRetryWaitMs');
+      expect(requests).toHaveLength(1);
+      expect(clock.now()).toBe(0);
+    },
+  );
+
+  it('retry waits that add up past maxRetryWaitMs end in an HttpError once the next one would not fit', async () => {
+    const clock = new ManualClock();
+    for (let i = 0; i < 5; i++) replies.push({ status: 429, body: { retry_after: 40 } });
+    const outcome = fetchGatewayBot({ apiUrl, token: TOKEN, clock, maxRetryWaitMs: 100_000 }).catch(
+      (e: unknown) => e,
+    );
+    for (let i = 0; i < 2; i++) {
+      await timerSet(clock);
+      expect(clock.nextDueAt()).toBe(clock.now() + 40_000);
+      await clock.advance(40_000);
+    }
+    const error = (await outcome) as HttpError;
+    expect(error).toBeInstanceOf(HttpError);
+    expect(error.status).toBe(429);
+    expect(requests).toHaveLength(3);
+    expect(clock.now()).toBe(80_000);
+  });
+
+  it('a body over 64 KiB is not read: a ProtocolError, not a buffered megabyte string', async () => {
+    replies.push({ status: 200, body: { ...BODY, padding: 'x'.repeat(1024 * 1024) } });
+    await expect(fetchGatewayBot({ apiUrl, token: TOKEN })).rejects.toBeInstanceOf(ProtocolError);
+  });
+
+  it('a server that never answers: requestTimeoutMs on the clock, retried, then HttpError 0', async () => {
+    const clock = new ManualClock();
+    server.removeAllListeners('request');
+    server.on('request', (req) => requests.push({ url: req.url ?? '', headers: req.headers }));
+    const outcome = fetchGatewayBot({
+      apiUrl,
+      token: TOKEN,
+      clock,
+      maxRetries: 1,
+      requestTimeoutMs: 5_000,
+    }).catch((e: unknown) => e);
+    await realUntil(() => requests.length === 1);
+    await clock.advance(5_000);
+    await realUntil(() => clock.pendingTimers === 1 && clock.nextDueAt() === 6_000);
+    await clock.advance(1_000);
+    await realUntil(() => requests.length === 2);
+    await clock.advance(5_000);
+    const error = (await outcome) as HttpError;
+    expect(error).toBeInstanceOf(HttpError);
+    expect(error.status).toBe(0);
+    expect(error.message).toContain('no answer within 5000 ms');
   });
 });
