@@ -1,3 +1,5 @@
+import { describeError } from './errors/errors.js';
+
 /**
  * Where the core writes its log lines. Nest's `Logger` satisfies it; the Nest module passes
  * one in. Messages never contain the token.
@@ -40,13 +42,19 @@ export function loggerAtLevel(logger: GatewayLogger, level: LogLevel): GatewayLo
 
 /**
  * The core's default logger: writes to the console with a `[gateway]` prefix, at `level`
- * and above (default `warn`).
+ * and above (default `warn`). An error is printed through {@link describeError} (its stack),
+ * never handed to `console.error` as a value: inspecting a hostile value (a throwing getter,
+ * a Proxy) would throw out of the logger and from wherever it was called.
  */
 export function consoleLogger(level: LogLevel = 'warn'): GatewayLogger {
   return loggerAtLevel(
     {
       error: (message, error) =>
-        console.error(`[gateway] ${message}`, ...(error === undefined ? [] : [error])),
+        console.error(
+          error === undefined
+            ? `[gateway] ${message}`
+            : `[gateway] ${message}: ${describeError(error, true)}`,
+        ),
       warn: (message) => console.warn(`[gateway] ${message}`),
       log: (message) => console.log(`[gateway] ${message}`),
       debug: (message) => console.debug(`[gateway] ${message}`),
@@ -62,3 +70,28 @@ export const silentLogger: GatewayLogger = {
   warn: () => {},
   error: () => {},
 };
+
+/** C0 and C1 controls, DEL, Unicode line breaks and bidirectional overrides. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+const escapeCharacter = (c: string): string =>
+  c === '\n'
+    ? '\\n'
+    : c === '\r'
+      ? '\\r'
+      : c === '\t'
+        ? '\\t'
+        : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/**
+ * Text from the network or a file, made safe for one log line: control characters (ANSI
+ * escapes, newlines, ...) become visible escapes (`\n`, `\u001b`), so the text can neither
+ * forge log lines nor drive a terminal, and it is cut to `maxLength` characters (`...` marks
+ * a cut).
+ */
+export function printable(text: string, maxLength = 120): string {
+  const cut = text.length > maxLength;
+  const escaped = (cut ? text.slice(0, maxLength) : text).replace(UNPRINTABLE, escapeCharacter);
+  return cut ? `${escaped}...` : escaped;
+}
