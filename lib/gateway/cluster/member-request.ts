@@ -4,7 +4,7 @@ import type {
   GatewayGuildMembersChunkPresence,
 } from 'discord-api-types/v10';
 import type { Clock, TimerHandle } from '../clock/clock.js';
-import { GatewayTimeoutError } from '../errors/errors.js';
+import { GatewayTimeoutError, ProtocolError } from '../errors/errors.js';
 
 /** What `Cluster.requestGuildMembers` takes besides the guild id (op 8, PROTOCOL.md section 15). */
 export interface MemberRequestOptions {
@@ -45,8 +45,10 @@ type RequestState = 'pending' | 'complete' | 'failed';
  * One Request Guild Members (op 8) and its answer: the GUILD_MEMBERS_CHUNK dispatches carrying
  * its nonce (GW-GT-19). Complete once `chunk_count` distinct chunks arrived (counted, not by
  * `chunk_index == chunk_count - 1`). Fails with `MemberRequestRateLimitedError` on a
- * RATE_LIMITED answer (GW-RL-5), `GatewayTimeoutError` after `timeoutMs` without a chunk, or
- * the shard's error when the command could not be sent or the cluster shut down.
+ * RATE_LIMITED answer (GW-RL-5), `GatewayTimeoutError` after `timeoutMs` without a chunk,
+ * `ProtocolError` on a chunk that is not the documented shape (its fields are counted and
+ * gathered, so one malformed chunk would otherwise break or stall the whole answer), or the
+ * shard's error when the command could not be sent or the cluster shut down.
  *
  * The request is sent when created (it does not wait for a subscriber); chunks are kept until
  * it settles, so every consumer (iterator, `subscribe`, `all()`) sees all of them.
@@ -79,14 +81,24 @@ export class MemberRequest implements AsyncIterable<GatewayGuildMembersChunkDisp
     return this.state !== 'pending';
   }
 
-  /** @internal A GUILD_MEMBERS_CHUNK carrying this request's nonce. */
+  /** @internal A GUILD_MEMBERS_CHUNK carrying this request's nonce, as the gateway sent it. */
   handleChunk(chunk: GatewayGuildMembersChunkDispatchData): void {
-    if (this.state !== 'pending' || this.indices.has(chunk.chunk_index)) return;
+    if (this.state !== 'pending') return;
+    const problem = chunkProblem(chunk);
+    if (problem !== null) {
+      this.fail(
+        new ProtocolError(
+          `GUILD_MEMBERS_CHUNK of guild ${this.guildId} (nonce ${this.nonce}) ${problem}; the request failed`,
+        ),
+      );
+      return;
+    }
+    if (this.indices.has(chunk.chunk_index)) return;
     this.indices.add(chunk.chunk_index);
     this.received.push(chunk);
     for (const observer of this.observers) observer.next?.(chunk);
     this.wake();
-    if (this.indices.size >= Math.max(1, chunk.chunk_count)) this.settle('complete');
+    if (this.indices.size >= chunk.chunk_count) this.settle('complete');
     else this.armTimer();
   }
 
@@ -178,4 +190,24 @@ export class MemberRequest implements AsyncIterable<GatewayGuildMembersChunkDisp
       );
     }, this.timeoutMs);
   }
+}
+
+/** What makes a chunk unusable, or `null` (PROTOCOL.md section 15: Guild Members Chunk). */
+function chunkProblem(chunk: unknown): string | null {
+  const c = chunk as Partial<Record<keyof GatewayGuildMembersChunkDispatchData, unknown>> | null;
+  if (typeof c !== 'object' || c === null) return 'is not an object';
+  if (!Number.isSafeInteger(c.chunk_count) || (c.chunk_count as number) < 1)
+    return 'has no positive integer chunk_count';
+  if (
+    !Number.isSafeInteger(c.chunk_index) ||
+    (c.chunk_index as number) < 0 ||
+    (c.chunk_index as number) >= (c.chunk_count as number)
+  )
+    return 'has no chunk_index in [0, chunk_count)';
+  if (!Array.isArray(c.members)) return 'has members that are not an array';
+  if (c.not_found !== undefined && !Array.isArray(c.not_found))
+    return 'has not_found that is not an array';
+  if (c.presences !== undefined && !Array.isArray(c.presences))
+    return 'has presences that are not an array';
+  return null;
 }

@@ -4,6 +4,7 @@ import { MemberRequest } from '../../../lib/gateway/cluster/member-request.js';
 import {
   GatewayTimeoutError,
   MemberRequestRateLimitedError,
+  ProtocolError,
 } from '../../../lib/gateway/errors/errors.js';
 
 const GUILD = '41771983444115456';
@@ -112,4 +113,28 @@ describe('MemberRequest (GW-GT-19)', () => {
     expect(seen).toEqual([0]);
     expect(clock.pendingTimers).toBe(0);
   });
+});
+
+describe('MemberRequest against malformed GUILD_MEMBERS_CHUNK answers', () => {
+  it.each<[string, Record<string, unknown>]>([
+    ['not_found that is not an array', { not_found: 'x' }],
+    ['presences that are not an array', { presences: 7 }],
+    ['members that are not an array', { members: { length: 1 } }],
+    ['a chunk_index past chunk_count', { chunk_index: 5 }],
+    ['chunk_count 0', { chunk_count: 0 }],
+    ['a fractional chunk_count', { chunk_count: 1.5 }],
+  ])(
+    'a last chunk with %s fails the request with a ProtocolError at once (all() never hangs)',
+    async (_name, broken) => {
+      const { request, settled, clock } = create();
+      const result = request.all().catch((e: unknown) => e);
+      request.handleChunk(chunk(0, 2));
+      request.handleChunk({ ...chunk(1, 2), ...broken } as GatewayGuildMembersChunkDispatchData);
+      const error = await result;
+      expect(error).toBeInstanceOf(ProtocolError);
+      expect((error as Error).message).toContain(GUILD);
+      expect(settled).toEqual([request]);
+      expect(clock.pendingTimers).toBe(0);
+    },
+  );
 });
