@@ -40,24 +40,12 @@ export interface SessionStore {
 }
 
 /**
- * `value` as a {@link Session} (a copy of its known fields), or `null` when it is not one:
- * `id` a non-empty string, `sequence` and `generation` (optional) safe integers >= 0,
- * `resumeUrl` a string.
+ * `value` as a {@link Session} (a copy of its known fields), or `null` when it is not one
+ * ({@link sessionProblem}): `id` 1 to 128 printable ASCII characters, `sequence` and
+ * `generation` (optional) safe integers >= 0, `resumeUrl` a string of at most 2048 characters.
  */
 export function toSession(value: unknown): Session | null {
-  const session = value as Partial<Session> | null;
-  if (
-    typeof session !== 'object' ||
-    session === null ||
-    typeof session.id !== 'string' ||
-    session.id.length === 0 ||
-    !isCount(session.sequence) ||
-    typeof session.resumeUrl !== 'string' ||
-    (session.generation !== undefined && !isCount(session.generation))
-  ) {
-    return null;
-  }
-  return copySession(session as Session);
+  return sessionProblem(value) === null ? copySession(value as Session) : null;
 }
 
 /** The fields of a {@link Session} alone (no extra properties), `generation` only when set. */
@@ -70,4 +58,43 @@ export function copySession(session: Session): Session {
 
 function isCount(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+/**
+ * Longest `session_id` accepted, in characters. Discord's are 32 hex digits; the bound keeps a
+ * RESUME (token + session id + sequence) far below the gateway's 4096-byte payload limit, so a
+ * session from READY, a store or the `session` option can always be resumed.
+ */
+export const MAX_SESSION_ID_LENGTH = 128;
+
+/** Longest resume URL accepted in a session, in characters. */
+export const MAX_RESUME_URL_LENGTH = 2_048;
+
+/**
+ * The rule a `session_id` breaks, or `null`: 1 to {@link MAX_SESSION_ID_LENGTH} printable
+ * ASCII characters (no spaces or control characters: it is sent back in RESUME and written to
+ * logs).
+ */
+export function sessionIdProblem(value: unknown): string | null {
+  if (typeof value !== 'string' || value.length === 0) return 'must be a non-empty string';
+  if (value.length > MAX_SESSION_ID_LENGTH)
+    return `must be at most ${MAX_SESSION_ID_LENGTH} characters`;
+  if (!/^[\x21-\x7e]+$/.test(value)) return 'must be printable ASCII without spaces';
+  return null;
+}
+
+/**
+ * The rule a value breaks as a {@link Session} (its shape and bounds; where the resume URL may
+ * point is judged separately), or `null`. Never quotes the value.
+ */
+export function sessionProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null) return 'must be an object';
+  const { id, sequence, resumeUrl, generation } = value as Partial<Record<keyof Session, unknown>>;
+  const idProblem = sessionIdProblem(id);
+  if (idProblem !== null) return `id ${idProblem}`;
+  if (!isCount(sequence)) return 'sequence must be an integer >= 0';
+  if (typeof resumeUrl !== 'string' || resumeUrl.length > MAX_RESUME_URL_LENGTH)
+    return `resumeUrl must be a string of at most ${MAX_RESUME_URL_LENGTH} characters`;
+  if (generation !== undefined && !isCount(generation)) return 'generation must be an integer >= 0';
+  return null;
 }

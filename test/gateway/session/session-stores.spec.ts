@@ -1,4 +1,7 @@
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { jest } from '@jest/globals';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GatewayLogger } from '../../../lib/gateway/logger.js';
@@ -151,5 +154,80 @@ describe('FileSessionStore', () => {
     const logger = recordingLogger();
     expect(await new FileSessionStore(join(dir, 'none.json'), logger).load(0, 1)).toBeNull();
     expect(logger.warnings).toEqual([]);
+  });
+});
+
+describe('FileSessionStore against a hostile or damaged file', () => {
+  /** The pid of a process that has exited: a temp file named after it was left by a dead write. */
+  async function deadPid(): Promise<number> {
+    const child = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => child.once('exit', resolve));
+    return child.pid!;
+  }
+
+  it('temp files left by a write killed mid-way are deleted on the next load; a live writer keeps its own', async () => {
+    const path = join(dir, 'sessions.json');
+    await new FileSessionStore(path).save(0, 1, session);
+    const dead = `sessions.json.${await deadPid()}.0123456789ab.tmp`;
+    const live = `sessions.json.${process.ppid}.ba9876543210.tmp`;
+    for (const name of [dead, live, 'other.json.1.0123456789ab.tmp'])
+      await writeFile(join(dir, name), '{"version":1,"sess');
+    const logger = recordingLogger();
+    expect(await new FileSessionStore(path, logger).load(0, 1)).toEqual(session);
+    expect((await readdir(dir)).sort()).toEqual(
+      [live, 'other.json.1.0123456789ab.tmp', 'sessions.json'].sort(),
+    );
+    expect(logger.warnings).toEqual([expect.stringContaining(dead)]);
+  });
+
+  it('each write is flushed to disk (fsync) before it replaces the file', async () => {
+    const path = join(dir, 'sessions.json');
+    const store = new FileSessionStore(path);
+    await store.save(0, 1, session);
+    const probe = await open(path, 'r');
+    const handlePrototype = Object.getPrototypeOf(probe) as { sync(): Promise<void> };
+    await probe.close();
+    const seen: string[] = [];
+    const sync = jest.spyOn(handlePrototype, 'sync').mockImplementation(async function (
+      this: unknown,
+    ) {
+      // At the flush the new content is only in the temp file; the rename comes after.
+      seen.push(readFileSync(path, 'utf8'));
+    });
+    try {
+      await store.save(1, 1, { ...session, id: 'second' });
+    } finally {
+      sync.mockRestore();
+    }
+    expect(seen.length).toBeGreaterThanOrEqual(1);
+    expect(seen[0]).not.toContain('second');
+    expect(await new FileSessionStore(path).load(1, 1)).toMatchObject({ id: 'second' });
+  });
+
+  it.each([
+    ['a 5000-character session id', { ...session, id: 'a'.repeat(5_000) }],
+    ['a session id with a newline and an ANSI escape', { ...session, id: 'abc\n\u001b[2J' }],
+    ['a negative sequence', { ...session, sequence: -1 }],
+    ['a 10 kB resume URL', { ...session, resumeUrl: `wss://${'a'.repeat(10_000)}.example` }],
+  ])('an entry with %s is skipped with a warning: the shard identifies', async (_name, entry) => {
+    const path = join(dir, 'sessions.json');
+    await writeFile(path, JSON.stringify({ version: 1, sessions: { '1:0': entry } }));
+    const logger = recordingLogger();
+    expect(await new FileSessionStore(path, logger).load(0, 1)).toBeNull();
+    expect(logger.warnings).toHaveLength(1);
+    expect(logger.warnings[0]).not.toContain('\n');
+    expect(logger.warnings[0]).not.toContain('\u001b');
+  });
+
+  it('an invalid key is quoted escaped and cut, never raw', async () => {
+    const path = join(dir, 'sessions.json');
+    const key = `\u001b[31m${'x'.repeat(500)}\n[gateway] forged line`;
+    await writeFile(path, JSON.stringify({ version: 1, sessions: { [key]: session } }));
+    const logger = recordingLogger();
+    await new FileSessionStore(path, logger).load(0, 1);
+    expect(logger.warnings).toHaveLength(1);
+    expect(logger.warnings[0]).not.toContain('\n');
+    expect(logger.warnings[0]).not.toContain('\u001b');
+    expect(logger.warnings[0].length).toBeLessThan(200);
   });
 });
