@@ -8,6 +8,7 @@ import {
   type ConfigIssue,
   type LogLevel,
 } from '../gateway/index.js';
+import { HeldToken } from './held-token.js';
 import {
   RULE_BOOLEAN,
   RULE_CLOCK,
@@ -24,7 +25,11 @@ import type {
 
 /** Module options split by who reads them, validated, defaults filled. */
 export interface ResolvedGatewayOptions {
-  /** What the core `Cluster` takes: the options without the Nest-only keys and collaborators. */
+  /**
+   * What the core `Cluster` takes: the options without the Nest-only keys and collaborators,
+   * the token held as a `Token` (so inspecting the module, its providers or these options never
+   * shows it).
+   */
   readonly clusterOptions: ClusterOptions;
   /** The core's normalized view of them (intents as a bitfield, ...). */
   readonly config: ClusterConfig;
@@ -45,8 +50,9 @@ const SHUTDOWN_POLICIES: ReadonlySet<unknown> = new Set(['auto', 'resumable', 'e
  * @throws ConfigError (path and rule of each problem, never a value).
  */
 export function resolveGatewayOptions(options: GatewayModuleOptions): ResolvedGatewayOptions {
-  const { shutdown, connectOnBootstrap, logLevel, sessionStore, queue, clock, ...clusterOptions } =
+  const { shutdown, connectOnBootstrap, logLevel, sessionStore, queue, clock, ...rest } =
     (options ?? {}) as GatewayModuleOptions & GatewayNestOptions;
+  const clusterOptions = { ...rest, token: HeldToken.release(rest.token) } as ClusterOptions;
   const issues: ConfigIssue[] = [];
   let config: ClusterConfig | undefined;
   try {
@@ -78,7 +84,7 @@ export function resolveGatewayOptions(options: GatewayModuleOptions): ResolvedGa
   const persistentStore =
     sessionStore !== undefined && !(sessionStore instanceof MemorySessionStore);
   return {
-    clusterOptions,
+    clusterOptions: { ...clusterOptions, token: config.token },
     config,
     dependencies: { sessionStore, queue, clock },
     shutdown:
