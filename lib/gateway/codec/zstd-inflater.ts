@@ -19,7 +19,7 @@ export class FzstdInflater implements Inflater {
   /** Blocks produced by the current push; reused (emptied) between messages. */
   private readonly blocks: Uint8Array[] = [];
   private blockBytes = 0;
-  private started = false;
+  private readonly scanner = new ZstdFrameScanner();
   private failed = false;
 
   constructor(limits: InflaterLimits) {
@@ -31,10 +31,7 @@ export class FzstdInflater implements Inflater {
     const stream = this.stream;
     if (stream === null) throw inflaterUnusable(this.implementation, !this.failed);
     try {
-      if (!this.started) {
-        checkZstdWindow(data);
-        this.started = true;
-      }
+      this.scanner.scan(data);
       stream.push(data);
     } catch (error) {
       this.fail();
@@ -73,27 +70,121 @@ export class FzstdInflater implements Inflater {
 
 /**
  * zstd's reference decoder refuses windows above 2^27 bytes by default (ZSTD_d_windowLogMax);
- * fzstd would allocate whatever the frame header asks for, up to 2 GiB.
+ * fzstd would allocate whatever a frame header asks for, up to 2 GiB.
  */
 const MAX_ZSTD_WINDOW_BYTES = 2 ** 27;
 
-/** Refuses a first message whose frame header asks for a window larger than {@link MAX_ZSTD_WINDOW_BYTES}. */
-function checkZstdWindow(data: Buffer): void {
-  if (data.length < 6 || data.readUInt32LE(0) !== 0xfd2fb528) return; // fzstd reports the bad magic
-  const descriptor = data[4];
+const ZSTD_MAGIC = 0xfd2fb528;
+/** Skippable frames have magics 0x184D2A50 to 0x184D2A5F. */
+const SKIPPABLE_MAGIC = 0x184d2a50;
+
+/** `foreign`: not a zstd stream; fzstd refuses it. */
+type ScanState = 'magic' | 'skippable' | 'header' | 'block-header' | 'skip' | 'foreign';
+
+/**
+ * Walks the frame and block headers of a zstd stream as it arrives, without decompressing, so
+ * that every frame's window is judged before fzstd sees the frame: fzstd allocates the window of
+ * each new frame, and a stream may end a frame and start another at any point (zstd format,
+ * RFC 8878 section 3.1). Costs a few header reads per message.
+ *
+ * Malformed structure (a bad magic) is left to fzstd to report.
+ */
+class ZstdFrameScanner {
+  private state: ScanState = 'magic';
+  /** Header bytes gathered across messages (at most 18). */
+  private held: number[] = [];
+  /** Bytes still to skip: a block's content, a checksum or a skippable frame. */
+  private skipBytes = 0;
+  private checksum = false;
+  /** After the last block of a frame: the checksum, then the next frame. */
+  private afterSkip: ScanState = 'block-header';
+
+  /** @throws DecodeError when a frame asks for a window over {@link MAX_ZSTD_WINDOW_BYTES}. */
+  scan(data: Buffer): void {
+    let offset = 0;
+    while (offset < data.length && this.state !== 'foreign') {
+      if (this.state === 'skip') {
+        const n = Math.min(this.skipBytes, data.length - offset);
+        this.skipBytes -= n;
+        offset += n;
+        if (this.skipBytes === 0) this.state = this.afterSkip;
+        continue;
+      }
+      this.held.push(data[offset++]);
+      if (this.held.length < this.needed()) continue;
+      this.consume();
+      this.held = [];
+    }
+  }
+
+  /** Bytes the header being read needs: a magic, a skippable frame's size, a frame or block header. */
+  private needed(): number {
+    if (this.state === 'block-header') return 3;
+    if (this.state !== 'header') return 4;
+    const descriptor = this.held[0];
+    const singleSegment = (descriptor & 0x20) !== 0;
+    const sizeBytes = [singleSegment ? 1 : 0, 2, 4, 8][descriptor >> 6];
+    return 1 + (singleSegment ? 0 : 1) + [0, 1, 2, 4][descriptor & 3] + sizeBytes;
+  }
+
+  private consume(): void {
+    const held = this.held;
+    switch (this.state) {
+      case 'magic': {
+        const magic = (held[0] | (held[1] << 8) | (held[2] << 16) | (held[3] << 24)) >>> 0;
+        if (magic === ZSTD_MAGIC) this.state = 'header';
+        else if ((magic & 0xfffffff0) >>> 0 === SKIPPABLE_MAGIC) this.state = 'skippable';
+        else this.state = 'foreign';
+        return;
+      }
+      case 'skippable':
+        this.skip((held[0] | (held[1] << 8) | (held[2] << 16)) + held[3] * 2 ** 24, 'magic');
+        return;
+      case 'header':
+        checkWindow(held);
+        this.checksum = (held[0] & 0x04) !== 0;
+        this.state = 'block-header';
+        return;
+      case 'block-header': {
+        const header = held[0] | (held[1] << 8) | (held[2] << 16);
+        const last = (header & 1) !== 0;
+        const type = (header >> 1) & 3;
+        const size = type === 1 ? 1 : header >>> 3;
+        // The last block's content is followed by the checksum (when flagged), then a new frame.
+        if (last) this.skip(size + (this.checksum ? 4 : 0), 'magic');
+        else this.skip(size, 'block-header');
+        return;
+      }
+    }
+  }
+
+  private skip(bytes: number, then: ScanState): void {
+    this.afterSkip = then;
+    if (bytes === 0) {
+      this.state = then;
+    } else {
+      this.skipBytes = bytes;
+      this.state = 'skip';
+    }
+  }
+}
+
+/** Judges a frame header (descriptor first, after the magic). */
+function checkWindow(header: readonly number[]): void {
+  const descriptor = header[0];
   const singleSegment = (descriptor & 0x20) !== 0;
   let window: number;
   if (singleSegment) {
     // The window is the frame content size: 1, 2 (+256), 4 or 8 bytes after the dictionary id.
     const sizeBytes = [1, 2, 4, 8][descriptor >> 6];
-    const offset = 5 + [0, 1, 2, 4][descriptor & 3];
-    if (data.length < offset + sizeBytes) return;
-    window =
-      sizeBytes === 8 ? Number(data.readBigUInt64LE(offset)) : data.readUIntLE(offset, sizeBytes);
+    const offset = 1 + [0, 1, 2, 4][descriptor & 3];
+    window = 0;
+    for (let i = sizeBytes - 1; i >= 0; i--) window = window * 256 + header[offset + i];
+    if (sizeBytes === 2) window += 256;
   } else {
-    const exponent = data[5] >> 3;
+    const exponent = header[1] >> 3;
     const base = 2 ** (10 + exponent);
-    window = base + (base / 8) * (data[5] & 7);
+    window = base + (base / 8) * (header[1] & 7);
   }
   if (window > MAX_ZSTD_WINDOW_BYTES) {
     throw new DecodeError(

@@ -309,6 +309,48 @@ describe.each(zstdImplementations)('zstd-stream inflater %s (GW-EN-5)', (_name, 
     expect(() => create(LIMITS).push(greedy)).toThrow(DecodeError);
   });
 
+  it.each([
+    ['in one message', (first: Buffer, second: Buffer) => [Buffer.concat([first, second])]],
+    ['in the next message', (first: Buffer, second: Buffer) => [first, second]],
+    [
+      'split inside its header',
+      (first: Buffer, second: Buffer) => [
+        Buffer.concat([first, second.subarray(0, 5)]),
+        second.subarray(5),
+      ],
+    ],
+  ])(
+    'a later frame asking for a window over 128 MiB is refused too (%s), not just the first',
+    (_how, split) => {
+      // Frame 1: one last RLE block of 16 bytes (block header: last, RLE, size 16), with a checksum.
+      const first = Buffer.from([
+        0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x38, 0x83, 0x00, 0x00, 0x61, 1, 2, 3, 4,
+      ]);
+      const second = zstdRleFrame(2);
+      second[5] = 0xa7; // window 1.875 GiB: fzstd would allocate it
+      const inflater = create(LIMITS);
+      const messages = split(first, second);
+      let output = 0;
+      let error: unknown;
+      try {
+        for (const message of messages) output += inflater.push(message)?.length ?? 0;
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(DecodeError);
+      expect(output).toBeLessThanOrEqual(16);
+    },
+  );
+
+  it('frames that end and start again, skippable frames between them, decode in full', () => {
+    const last = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38, 0x83, 0x00, 0x00, 0x62]);
+    const skippable = Buffer.from([0x5a, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 9, 9, 9]);
+    const inflater = create(LIMITS);
+    const output = inflater.push(Buffer.concat([last, skippable, zstdRleFrame(4)]))!;
+    expect(output.length).toBe(16 + 4 * 131072);
+    expect(output.subarray(0, 16).every((byte) => byte === 0x62)).toBe(true);
+  });
+
   it('corrupt data (bad magic) is a DecodeError', () => {
     const bad = zstdRleFrame(4);
     bad[0] = 0x00;
