@@ -1,32 +1,60 @@
 import type { Clock, TimerHandle } from '../clock/clock.js';
+import type { DisconnectCause } from './disconnect-cause.js';
 import type { Latency } from './latency.js';
+
+/**
+ * Heartbeats in a row that may go un-ACKed while other frames keep arriving, once the
+ * start-up backlog is over (JDA also tolerates two). With it, an ACK-starved connection is
+ * closed two intervals after its first un-ACKed beat.
+ */
+export const DEFAULT_MAX_MISSED_ACKS = 2;
+
+/** Which liveness rule found the connection dead. */
+export type LivenessCause = Extract<DisconnectCause, 'zombie' | 'ack-timeout'>;
 
 /** What the heartbeat needs from its connection. */
 export interface HeartbeatHost {
   /** Sends `{"op":1,"d":<last sequence or null>}` now (GW-HB-3). */
   sendHeartbeat(): void;
-  /** No ACK arrived between two beats and nothing proves the connection alive (GW-HB-4). */
-  onZombie(): void;
+  /**
+   * The connection is dead by `cause` (GW-HB-4, GW-GT-7): `'zombie'` when nothing arrived
+   * since an un-ACKed beat, `'ack-timeout'` when frames arrived but ACKs stayed missing.
+   */
+  onZombie(cause: LivenessCause): void;
 }
 
 /**
  * The heartbeat of ONE connection (GW-HB-2..5, GW-GT-6, GW-GT-7). Started at HELLO, before
  * IDENTIFY/RESUME; stopped when the connection ends, after which it never calls its host.
  *
- * Zombie rule, checked when a scheduled beat falls due while the previous beat is un-ACKed:
- * 1. If any frame arrived since that beat was sent ({@link frameSinceBeat}), the connection is
- *    alive (per Discord staff, a connection still receiving is alive; the ACK may be queued
- *    behind a large READY/GUILD_CREATE): beat again.
- * 2. If the timer fired more than half an interval late, the event loop was blocked and
- *    frames may be waiting unread in the socket: beat again and judge at the next beat.
- * 3. Otherwise the verdict waits one I/O turn (`setImmediate`), so data already received by
- *    the OS is read first; if still no ACK and no frame, the connection is a zombie.
+ * Liveness, judged when a scheduled beat falls due while the previous beat is un-ACKed:
+ * 1. If the timer fired more than half an interval late, the event loop was blocked and
+ *    frames or the ACK may be waiting unread in the socket: beat again, judge at the next
+ *    beat, and count nothing.
+ * 2. If nothing arrived since that beat was sent, the verdict waits one I/O turn
+ *    (`setImmediate`) so data already received by the OS is read first; still nothing: the
+ *    connection is a zombie (`'zombie'`).
+ * 3. If frames arrived ({@link frameSinceBeat}) but no ACK: during the start-up backlog
+ *    ({@link backlog}, until the shard is guilds-ready or resumed) frames prove the connection
+ *    alive, as Discord staff say of a connection still receiving (the ACK may be queued
+ *    behind a large READY or GUILD_CREATE). After it, the beat counts as missed, and
+ *    `maxMissedAcks` missed beats in a row end the connection (`'ack-timeout'`): Discord's
+ *    rule is that a missing ACK means close and resume, and frames alone cannot keep an
+ *    ACK-starved connection for ever.
+ *
+ * An ACK resets the count of missed beats.
  */
 export class Heartbeat {
   /** Set by the connection on every received frame; cleared when a scheduled beat is sent. */
   frameSinceBeat = false;
+  /**
+   * True while the start-up backlog arrives (from HELLO until the shard sets it false at
+   * guilds-ready or RESUMED): frames then prove life without a bound on missed ACKs.
+   */
+  backlog = true;
 
   private awaitingAck = false;
+  private missedAcks = 0;
   private sentAt = 0;
   private dueAt = 0;
   private timer: TimerHandle | undefined;
@@ -36,6 +64,8 @@ export class Heartbeat {
   /**
    * @param intervalMs `heartbeat_interval` from HELLO, ms.
    * @param random uniform in [0, 1): the first beat's jitter (GW-HB-2).
+   * @param maxMissedAcks on-time beats in a row that may go un-ACKed while frames arrive,
+   *   after the backlog; at least 1. Default {@link DEFAULT_MAX_MISSED_ACKS}.
    */
   constructor(
     private readonly clock: Clock,
@@ -43,7 +73,13 @@ export class Heartbeat {
     private readonly random: () => number,
     private readonly host: HeartbeatHost,
     private readonly latency: Latency,
+    readonly maxMissedAcks = DEFAULT_MAX_MISSED_ACKS,
   ) {}
+
+  /** On-time beats in a row whose ACK has not come (reset by an ACK). */
+  get missed(): number {
+    return this.missedAcks;
+  }
 
   /** Schedules the first beat at `intervalMs * random()` (GW-HB-2, GW-GT-6). */
   start(): void {
@@ -54,6 +90,7 @@ export class Heartbeat {
   ack(): void {
     if (!this.awaitingAck) return;
     this.awaitingAck = false;
+    this.missedAcks = 0;
     this.latency.record(this.clock.now() - this.sentAt);
   }
 
@@ -83,24 +120,29 @@ export class Heartbeat {
   private readonly tick = (): void => {
     this.timer = undefined;
     if (this.stopped) return;
-    const late = this.clock.now() - this.dueAt;
-    if (this.awaitingAck && !this.frameSinceBeat && late <= this.intervalMs / 2) {
+    const onTime = this.clock.now() - this.dueAt <= this.intervalMs / 2;
+    if (this.awaitingAck && onTime) {
       this.immediate = setImmediate(this.verdict);
       return;
     }
     this.beat();
   };
 
+  /** Runs one I/O turn after an on-time beat fell due with the previous one un-ACKed. */
   private readonly verdict = (): void => {
     this.immediate = undefined;
     if (this.stopped) return;
-    if (this.awaitingAck && !this.frameSinceBeat) {
-      this.stop();
-      this.host.onZombie();
-      return;
+    if (this.awaitingAck) {
+      if (!this.frameSinceBeat) return this.die('zombie');
+      if (!this.backlog && ++this.missedAcks >= this.maxMissedAcks) return this.die('ack-timeout');
     }
     this.beat();
   };
+
+  private die(cause: LivenessCause): void {
+    this.stop();
+    this.host.onZombie(cause);
+  }
 
   private beat(): void {
     this.awaitingAck = true;

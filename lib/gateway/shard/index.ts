@@ -7,6 +7,8 @@ export {
   type CloseCodePolicy,
 } from './close-codes.js';
 export type { LatencySnapshot } from './latency.js';
+export { DISCONNECT_CAUSES, type DisconnectCause } from './disconnect-cause.js';
+export { DEFAULT_MAX_MISSED_ACKS, type LivenessCause } from './heartbeat.js';
 export {
   MAX_NONCE_BYTES,
   MAX_PAYLOAD_BYTES,
@@ -22,9 +24,12 @@ export {
 } from './commands.js';
 export {
   COMMANDS_PER_WINDOW,
+  COMMAND_MARGIN_MS,
   COMMAND_WINDOW_MS,
   CommandRateLimiter,
+  PRESENCE_MARGIN_MS,
   PresenceLimiter,
   heartbeatReserveFor,
   type CommandRateLimiterOptions,
+  type PresenceLimiterOptions,
 } from './rate-limiter.js';

@@ -67,16 +67,16 @@ describe('Heartbeat', () => {
   function setup(random = 0.5) {
     const clock = new ManualClock();
     const sent: number[] = [];
-    let zombies = 0;
+    const causes: string[] = [];
     const latency = new Latency();
     const heartbeat = new Heartbeat(
       clock,
       1_000,
       () => random,
-      { sendHeartbeat: () => sent.push(clock.now()), onZombie: () => zombies++ },
+      { sendHeartbeat: () => sent.push(clock.now()), onZombie: (cause) => causes.push(cause) },
       latency,
     );
-    return { clock, sent, heartbeat, latency, zombies: () => zombies };
+    return { clock, sent, heartbeat, latency, causes, zombies: () => causes.length };
   }
 
   it('GW-HB-2: first beat after interval * random, then every interval', async () => {
@@ -118,6 +118,64 @@ describe('Heartbeat', () => {
     expect(zombies()).toBe(1);
   });
 
+  it("GW-HB-4: the verdict says which rule fired: 'zombie' when nothing arrived", async () => {
+    const { clock, heartbeat, causes } = setup(0);
+    heartbeat.start();
+    await clock.advance(1_000);
+    expect(causes).toEqual(['zombie']);
+  });
+
+  it("GW-GT-7: after the backlog, frames without ACKs end the connection at the 2nd missed beat ('ack-timeout')", async () => {
+    const { clock, sent, heartbeat, causes } = setup(0);
+    heartbeat.backlog = false;
+    heartbeat.start();
+    await clock.advance(0); // first beat at 0, never ACKed
+    for (let t = 100; t <= 2_000; t += 100) {
+      heartbeat.frameSinceBeat = true; // dispatches keep flowing
+      await clock.advance(100);
+    }
+    expect(causes).toEqual(['ack-timeout']);
+    // Closed at the beat due 2 intervals after the first un-ACKed one, with no third beat.
+    expect(sent).toEqual([0, 1_000]);
+    expect(heartbeat.missed).toBe(2);
+  });
+
+  it('GW-GT-7: an ACK resets the count of missed beats', async () => {
+    const { clock, heartbeat, causes } = setup(0);
+    heartbeat.backlog = false;
+    heartbeat.start();
+    await clock.advance(0);
+    for (let beat = 0; beat < 6; beat++) {
+      heartbeat.frameSinceBeat = true;
+      await clock.advance(1_000); // missed once
+      if (beat % 2 === 0) {
+        expect(heartbeat.missed).toBe(1);
+        heartbeat.ack(); // the ACK of the beat just sent
+      }
+    }
+    expect(causes).toEqual([]);
+  });
+
+  it('GW-GT-7: during the start-up backlog frames prove life without bound', async () => {
+    const { clock, sent, heartbeat, causes } = setup(0);
+    heartbeat.start();
+    await clock.advance(0);
+    for (let beat = 0; beat < 10; beat++) {
+      heartbeat.frameSinceBeat = true;
+      await clock.advance(1_000);
+    }
+    expect(causes).toEqual([]);
+    expect(sent).toHaveLength(11);
+    expect(heartbeat.missed).toBe(0);
+    // Guilds-ready: the bound applies from here on.
+    heartbeat.backlog = false;
+    for (let beat = 0; beat < 2; beat++) {
+      heartbeat.frameSinceBeat = true;
+      await clock.advance(1_000);
+    }
+    expect(causes).toEqual(['ack-timeout']);
+  });
+
   it('GW-GT-7: a timer firing more than half an interval late (blocked loop) is no zombie', async () => {
     // A clock whose timers fire only when told, at whatever time `now` reads then.
     let now = 0;
@@ -136,6 +194,7 @@ describe('Heartbeat', () => {
       { sendHeartbeat: () => sent.push(now), onZombie: () => zombies++ },
       new Latency(),
     );
+    heartbeat.backlog = false;
     heartbeat.start();
     due!();
     expect(sent).toEqual([0]);
@@ -149,6 +208,44 @@ describe('Heartbeat', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(zombies).toBe(1);
     heartbeat.stop();
+  });
+
+  it('GW-GT-7: a late timer (blocked loop) does not count as a missed ACK', async () => {
+    let now = 0;
+    let due: (() => void) | undefined;
+    const clock = {
+      now: () => now,
+      setTimeout: (callback: () => void) => ((due = callback), {}),
+      clearTimeout: () => {},
+    };
+    const causes: string[] = [];
+    const heartbeat = new Heartbeat(
+      clock,
+      1_000,
+      () => 0,
+      { sendHeartbeat: () => undefined, onZombie: (cause) => causes.push(cause) },
+      new Latency(),
+    );
+    heartbeat.backlog = false;
+    heartbeat.start();
+    due!(); // beat at 0, never ACKed
+    for (const at of [1_700, 2_800, 3_900]) {
+      now = at; // each beat runs 700 ms late
+      heartbeat.frameSinceBeat = true;
+      due!();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(causes).toEqual([]);
+    expect(heartbeat.missed).toBe(0);
+    now = 4_000; // on time again: missed 1, then 2 at 5_000
+    heartbeat.frameSinceBeat = true;
+    due!();
+    await new Promise((resolve) => setImmediate(resolve));
+    now = 5_000;
+    heartbeat.frameSinceBeat = true;
+    due!();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(causes).toEqual(['ack-timeout']);
   });
 
   it('GW-HB-5: a server request is answered at once; latency from ACKs; a stray ACK changes nothing', async () => {
