@@ -5,7 +5,7 @@ import {
   INTERCEPTORS_METADATA,
   PIPES_METADATA,
   ROUTE_ARGS_METADATA,
-} from '@nestjs/common/internal';
+} from '@nestjs/common/constants.js';
 import { Reflector } from '@nestjs/core';
 import { GATEWAY_EVENT_METADATA } from './gateway.constants.js';
 import type { GatewayEventSelector } from './interfaces/gateway-event-handler.interface.js';

@@ -6,7 +6,9 @@ import {
   ModuleRef,
   type ContextId,
 } from '@nestjs/core';
-import { Injector, type InstanceWrapper, type Module } from '@nestjs/core/internal';
+import { Injector } from '@nestjs/core/injector/injector.js';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
+import type { Module } from '@nestjs/core/injector/module.js';
 import {
   ALL_EVENT_TYPES,
   type EventType,

@@ -4,23 +4,20 @@ import {
   type ArgumentsHost,
   type ContextType,
 } from '@nestjs/common';
-import {
-  EXCEPTION_FILTERS_METADATA,
-  ROUTE_ARGS_METADATA,
-  selectExceptionFilterMetadata,
-  type Controller,
-  type ExceptionFilterMetadata,
-} from '@nestjs/common/internal';
+// File paths rather than the `@nestjs/*/internal` entries: Nest 11 has no such entry, and
+// both 11 and 12 ship these files.
+import { EXCEPTION_FILTERS_METADATA, ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
+import type { Controller } from '@nestjs/common/interfaces/controllers/controller.interface.js';
+import type { ExceptionFilterMetadata } from '@nestjs/common/interfaces/exceptions/exception-filter-metadata.interface.js';
+import { selectExceptionFilterMetadata } from '@nestjs/common/utils/select-exception-filter-metadata.util.js';
 import { ExternalContextCreator, ModulesContainer, type ContextId } from '@nestjs/core';
-import {
-  GuardsConsumer,
-  GuardsContextCreator,
-  InterceptorsConsumer,
-  InterceptorsContextCreator,
-  PipesConsumer,
-  PipesContextCreator,
-  STATIC_CONTEXT,
-} from '@nestjs/core/internal';
+import { GuardsConsumer } from '@nestjs/core/guards/guards-consumer.js';
+import { GuardsContextCreator } from '@nestjs/core/guards/guards-context-creator.js';
+import { STATIC_CONTEXT } from '@nestjs/core/injector/constants.js';
+import { InterceptorsConsumer } from '@nestjs/core/interceptors/interceptors-consumer.js';
+import { InterceptorsContextCreator } from '@nestjs/core/interceptors/interceptors-context-creator.js';
+import { PipesConsumer } from '@nestjs/core/pipes/pipes-consumer.js';
+import { PipesContextCreator } from '@nestjs/core/pipes/pipes-context-creator.js';
 import type { NestContainer } from '@nestjs/core/injector/container.js';
 import type { RouterProxyCallback } from '@nestjs/core/router/router-proxy.js';
 import { ExternalExceptionFilterContext } from '@nestjs/core/exceptions/external-exception-filter-context.js';

@@ -16,9 +16,10 @@ function createGatewayParamDecorator(
       );
     }
     const args = Reflect.getMetadata(ROUTE_ARGS_METADATA, target.constructor, key) ?? {};
+    // The positional form: Nest 11 knows only this one, Nest 12 still reads it.
     Reflect.defineMetadata(
       ROUTE_ARGS_METADATA,
-      assignMetadata(args, type, index, { data, pipes }),
+      assignMetadata(args, type, index, data, ...pipes),
       target.constructor,
       key,
     );
