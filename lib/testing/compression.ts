@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
+import { testingRequire } from './module-location.cjs';
 
 /** Transport compression named by `compress=` in the gateway URL (GW-EN-4, GW-EN-5). */
 export type TransportCompression = 'zlib-stream' | 'zstd-stream';
@@ -36,7 +36,7 @@ interface ZstdNapiBinding {
 
 function loadZstdNapi(): ZstdNapiBinding | null {
   try {
-    return createRequire(import.meta.url)('zstd-napi/binding') as ZstdNapiBinding;
+    return testingRequire('zstd-napi/binding') as ZstdNapiBinding;
   } catch {
     return null;
   }

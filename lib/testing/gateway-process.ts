@@ -1,8 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { FakeConnection } from './connection.js';
 import type { FakeGateway } from './fake-gateway.js';
+import { fromSource, testingDir } from './module-location.cjs';
 import type { GatewayRecord, SentPayload } from './recording.js';
 import type { FakeGatewayOptions } from './types.js';
 
@@ -123,12 +123,11 @@ export class FakeGatewayProcess implements ProcessUrls {
     options: RemoteGatewayOptions = {},
     { execArgv = [], startTimeoutMs = 30_000 }: FakeGatewayProcessOptions = {},
   ): Promise<FakeGatewayProcess> {
-    const extension = extname(fileURLToPath(import.meta.url));
-    const entry = new URL(`./gateway-child${extension}`, import.meta.url);
-    const flags = extension === '.ts' ? ['--import', 'tsx', ...execArgv] : [...execArgv];
+    const entry = join(testingDir, fromSource ? 'gateway-child.ts' : 'gateway-child.js');
+    const flags = fromSource ? ['--import', 'tsx', ...execArgv] : [...execArgv];
     // NODE_OPTIONS of a test runner (e.g. jest's --experimental-vm-modules) is not the gateway's.
     const { NODE_OPTIONS: _ignored, ...env } = process.env;
-    const child = fork(fileURLToPath(entry), [], {
+    const child = fork(entry, [], {
       execArgv: flags,
       env,
       serialization: 'advanced',

@@ -1,6 +1,4 @@
-import { createRequire } from 'node:module';
-
-const requireFromHere = createRequire(import.meta.url);
+import { addonRequire } from './addon-require.cjs';
 
 /**
  * A loader of an optional native dependency (zlib-sync, zstd-napi, erlpack, bufferutil): it
@@ -12,7 +10,7 @@ export function optionalAddon<T>(id: string): () => T | null {
   return () => {
     if (loaded === undefined) {
       try {
-        loaded = requireFromHere(id) as T;
+        loaded = addonRequire(id) as T;
       } catch {
         loaded = null;
       }
