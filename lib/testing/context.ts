@@ -14,7 +14,7 @@ export interface GatewayContext {
   readonly limits: IdentifyLimits;
   readonly sessions: SessionRegistry;
   readonly traffic: TrafficGenerator;
-  /** `ws://host:port` of the resume listener, no path (GW-URL-4). */
+  /** `ws://host:port[/path]` of the resume listener (GW-URL-4). */
   readonly resumeUrl: string;
   /** Clock time (ms) of the last full member-list request per guild (GW-RL-5). */
   readonly memberRequests: Map<string, number>;

@@ -229,9 +229,9 @@ export class FakeGateway {
     return `ws://${this.hostForUrl()}:${this.basePort}`;
   }
 
-  /** `resume_gateway_url` handed out in READY: the second listener, no path (GW-URL-4). */
+  /** `resume_gateway_url` handed out in READY: the second listener, with `resumePath` (GW-URL-4). */
   get resumeUrl(): string {
-    return `ws://${this.hostForUrl()}:${this.resumePort}`;
+    return `ws://${this.hostForUrl()}:${this.resumePort}${this.settings.resumePath}`;
   }
 
   /** REST base, `http://127.0.0.1:PORT/api/v10`. */

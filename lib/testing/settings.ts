@@ -12,6 +12,7 @@ export interface FakeGatewaySettings {
   readonly host: string;
   readonly port: number;
   readonly resumePort: number;
+  readonly resumePath: string;
   readonly tokens: ReadonlySet<string>;
   readonly heartbeatIntervalMs: number;
   readonly heartbeatGraceMs: number;
@@ -65,6 +66,7 @@ export function resolveSettings(options: FakeGatewayOptions): FakeGatewaySetting
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
     resumePort: options.resumePort ?? 0,
+    resumePath: options.resumePath ?? '',
     tokens: new Set(options.tokens ?? [DEFAULT_FAKE_TOKEN]),
     heartbeatIntervalMs,
     heartbeatGraceMs: options.heartbeatGraceMs ?? Math.max(1_000, heartbeatIntervalMs / 2),

@@ -56,6 +56,11 @@ export interface FakeGatewayOptions {
   port?: number;
   /** Port of the resume listener (`resume_gateway_url`). Default 0 (ephemeral). */
   resumePort?: number;
+  /**
+   * Path of READY's `resume_gateway_url`, e.g. `'/resume-abc'` (a proxy under a path prefix).
+   * Default none: `ws://host:port`, as Discord sends it.
+   */
+  resumePath?: string;
   /** Tokens IDENTIFY/RESUME and `Authorization: Bot <token>` accept. Default `[FakeGateway.defaultToken]`. */
   tokens?: readonly string[];
   /** Runs every protocol timer. Default real time. */
