@@ -1,4 +1,4 @@
-import type WebSocket from 'ws';
+import WebSocket from 'ws';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import type { Inflater } from '../codec/inflater.js';
 import type { Heartbeat } from './heartbeat.js';
@@ -7,8 +7,9 @@ import type { CommandRateLimiter } from './rate-limiter.js';
 /**
  * The state of ONE WebSocket connection of a shard (GW-GT-8): its socket, inflate context,
  * heartbeat, timers and identify wait all live and die here. The shard replaces the whole
- * object on reconnect and every callback checks it still holds the current one, so a late
- * event of an old socket never touches the new connection.
+ * object on reconnect, after ending the old one: only the current connection has not
+ * {@link ended}, so a callback that checks it never lets a late event of an old socket
+ * touch the new connection.
  */
 export class Connection {
   socket: WebSocket | null = null;
@@ -89,6 +90,13 @@ export class Connection {
     if (this.timers === null) return;
     for (const handle of this.timers) this.clock.clearTimeout(handle);
     this.timers = null;
+  }
+
+  /** Writes one frame, already in the connection's encoding; dropped unless the socket is open. */
+  send(frame: string | Buffer): void {
+    const socket = this.socket;
+    if (socket === null || socket.readyState !== WebSocket.OPEN) return;
+    socket.send(frame);
   }
 
   /** Stops everything this connection owns except the socket, which the shard closes itself. */
