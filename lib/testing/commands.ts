@@ -1,6 +1,6 @@
 import { GatewayCloseCodes, GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
-import type { FakeConnection } from './connection.js';
 import type { GatewayContext } from './context.js';
+import type { ProtocolConnection } from './protocol-connection.js';
 import { SeededRandom, mixSeed } from './random.js';
 import { shardForGuild } from './snowflake.js';
 import type { GeneratedMember, WorldGuild } from './traffic.js';
@@ -25,7 +25,7 @@ const MAX_QUERY_MEMBERS = 100;
  */
 export function handleCommand(
   ctx: GatewayContext,
-  connection: FakeConnection,
+  connection: ProtocolConnection,
   op: number,
   d: unknown,
 ): void {
@@ -82,7 +82,7 @@ export function handleCommand(
 /** Guild commands go to the shard that owns the guild (GW-SH-1); elsewhere they are ignored. */
 function routed(
   ctx: GatewayContext,
-  connection: FakeConnection,
+  connection: ProtocolConnection,
   guildId: string,
   op: number,
 ): boolean {
@@ -97,7 +97,7 @@ function routed(
   return false;
 }
 
-function presenceUpdate(ctx: GatewayContext, connection: FakeConnection, d: Fields): void {
+function presenceUpdate(ctx: GatewayContext, connection: ProtocolConnection, d: Fields): void {
   if (!connection.presenceWindow.hit()) {
     const { limit, windowMs } = ctx.settings.presenceLimit;
     ctx.violation(
@@ -120,7 +120,7 @@ function presenceUpdate(ctx: GatewayContext, connection: FakeConnection, d: Fiel
   }
 }
 
-function voiceStateUpdate(ctx: GatewayContext, connection: FakeConnection, d: Fields): void {
+function voiceStateUpdate(ctx: GatewayContext, connection: ProtocolConnection, d: Fields): void {
   const guildId = d.guild_id as string;
   if (!routed(ctx, connection, guildId, GatewayOpcodes.VoiceStateUpdate)) return;
   const guild = ctx.traffic.guild(guildId);
@@ -154,7 +154,7 @@ function voiceStateUpdate(ctx: GatewayContext, connection: FakeConnection, d: Fi
  * is limited to one request per guild per window and otherwise answered by RATE_LIMITED
  * (GW-RL-5). Presences only with GUILD_PRESENCES. `not_found` rides on the last chunk.
  */
-function requestGuildMembers(ctx: GatewayContext, connection: FakeConnection, d: Fields): void {
+function requestGuildMembers(ctx: GatewayContext, connection: ProtocolConnection, d: Fields): void {
   const guildId = d.guild_id as string;
   if (!routed(ctx, connection, guildId, GatewayOpcodes.RequestGuildMembers)) return;
   const nonce =
@@ -258,7 +258,7 @@ function soundsOf(ctx: GatewayContext, guildId: string): Fields[] {
 /** CHANNEL_INFO for op 43: the guild's voice channels with the requested fields. */
 function channelInfo(
   ctx: GatewayContext,
-  connection: FakeConnection,
+  connection: ProtocolConnection,
   guildId: string,
   fields: unknown[],
 ): void {

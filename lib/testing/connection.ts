@@ -14,7 +14,8 @@ import { SlidingWindow } from './identify-limits.js';
 import { delays, TransitQueue } from './network.js';
 import { mixSeed, SeededRandom } from './random.js';
 import type { ConnectionRecord, HeartbeatRequestRecord, ListenerKind } from './recording.js';
-import type { BufferedDispatch, FakeSession, SessionLink } from './sessions.js';
+import type { ProtocolConnection } from './protocol-connection.js';
+import type { BufferedDispatch, FakeSession } from './sessions.js';
 import type { AckForm, ConnectionScript, GatewayPayload } from './types.js';
 import { handleCommand } from './commands.js';
 import { handleIdentify, handleResume } from './handshake.js';
@@ -74,6 +75,12 @@ type Inbound =
 /** What travels from the gateway to the client: a frame, or the close frame after them. */
 type Outbound = { kind: 'frame'; frame: Frame } | { kind: 'close'; code: number; reason: string };
 
+/** The gateway's context as a connection sees it: the shared one, plus where it reports its close. */
+export interface ConnectionContext extends GatewayContext {
+  /** Called once a connection is closed, to detach or invalidate its session. */
+  connectionClosed(connection: FakeConnection): void;
+}
+
 /** What the gateway knows of a connection when it accepts it. */
 export interface ConnectionInit {
   id: number;
@@ -92,7 +99,7 @@ export interface ConnectionInit {
  * the send limit, and sends through its own compression context (GW-GT-9). Tests reach it
  * through `FakeGateway.connectionFor(shardId)` or `FakeGateway.connections` to script it.
  */
-export class FakeConnection implements SessionLink {
+export class FakeConnection implements ProtocolConnection {
   readonly id: number;
   readonly listener: ListenerKind;
   readonly record: ConnectionRecord;
@@ -126,7 +133,7 @@ export class FakeConnection implements SessionLink {
   private outboundBytes = 0;
 
   constructor(
-    private readonly ctx: GatewayContext,
+    private readonly ctx: ConnectionContext,
     private readonly ws: WebSocket,
     init: ConnectionInit,
   ) {

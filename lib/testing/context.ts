@@ -1,6 +1,6 @@
 import type { FakeClock } from './clock.js';
-import type { FakeConnection } from './connection.js';
 import type { IdentifyLimits } from './identify-limits.js';
+import type { ProtocolConnection } from './protocol-connection.js';
 import type { GatewayRecord, ViolationKind } from './recording.js';
 import type { SessionRegistry } from './sessions.js';
 import type { FakeGatewaySettings } from './settings.js';
@@ -21,10 +21,8 @@ export interface GatewayContext {
   /** Records a violation and, when `closeCode` is given, closes the connection with it. */
   violation(
     kind: ViolationKind,
-    connection: FakeConnection | null,
+    connection: ProtocolConnection | null,
     closeCode: number | null,
     detail: string,
   ): void;
-  /** Called once a connection is closed, to detach or invalidate its session. */
-  connectionClosed(connection: FakeConnection): void;
 }

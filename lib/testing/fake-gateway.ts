@@ -5,13 +5,13 @@ import { GatewayOpcodes } from 'discord-api-types/v10';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { realClock, TimerScope, type FakeClock } from './clock.js';
 import { supportsZstd, type TransportCompression } from './compression.js';
-import { FakeConnection } from './connection.js';
-import type { GatewayContext } from './context.js';
+import { FakeConnection, type ConnectionContext } from './connection.js';
 import { SESSION_ENDING_CLOSE_CODES } from './handshake.js';
 import { RestApi, type HttpRateLimitOptions } from './http.js';
 import { IdentifyLimits } from './identify-limits.js';
 import { applyMessageContentIntent, dispatchAllowed } from './intents.js';
 import { loadState, SAVED_BUFFER_TAIL, saveState, type GatewayState } from './persistence.js';
+import type { ProtocolConnection } from './protocol-connection.js';
 import {
   GatewayRecord,
   type ListenerKind,
@@ -139,7 +139,7 @@ export class FakeGateway {
   private readonly scripts: ScriptRule[] = [];
   private readonly streams = new Set<TrafficStream>();
   private readonly memberRequests = new Map<string, number>();
-  private readonly ctx: GatewayContext;
+  private readonly ctx: ConnectionContext;
   private connectionCount = 0;
   private basePort = 0;
   private resumePort = 0;
@@ -609,7 +609,7 @@ export class FakeGateway {
 
   private violation(
     kind: ViolationKind,
-    connection: FakeConnection | null,
+    connection: ProtocolConnection | null,
     closeCode: number | null,
     detail: string,
   ): void {

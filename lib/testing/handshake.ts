@@ -1,6 +1,6 @@
 import { GatewayCloseCodes, GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
-import type { FakeConnection } from './connection.js';
 import type { GatewayContext } from './context.js';
+import type { ProtocolConnection } from './protocol-connection.js';
 import { KNOWN_INTENTS, PRIVILEGED_INTENTS } from './intents.js';
 import type { IdentifyRecord, ResumeRecord } from './recording.js';
 import { FakeSession, tokenHash } from './sessions.js';
@@ -39,7 +39,11 @@ function intentNames(mask: number): string[] {
  * (op 9 d=false on a busy bucket, GW-RL-2; 4004 once the daily budget is gone, GW-ID-5).
  * An accepted IDENTIFY starts a session and sends READY, then its guilds (GW-RD-1).
  */
-export function handleIdentify(ctx: GatewayContext, connection: FakeConnection, d: unknown): void {
+export function handleIdentify(
+  ctx: GatewayContext,
+  connection: ProtocolConnection,
+  d: unknown,
+): void {
   const { settings } = ctx;
   const entry: IdentifyRecord = {
     connectionId: connection.id,
@@ -181,7 +185,7 @@ export function handleIdentify(ctx: GatewayContext, connection: FakeConnection, 
 }
 
 /** Runs `send` after the connection's READY delay, or never when READY is withheld. */
-function afterHandshake(connection: FakeConnection, send: () => void): void {
+function afterHandshake(connection: ProtocolConnection, send: () => void): void {
   const script = connection.connectionScript;
   if (script.withholdReady) return;
   connection.schedule(send, script.readyDelayMs ?? 0);
@@ -190,7 +194,7 @@ function afterHandshake(connection: FakeConnection, send: () => void): void {
 /** READY (s=1), then one GUILD_CREATE per owned guild, or its unavailable form (GW-RD-1). */
 function startSession(
   ctx: GatewayContext,
-  connection: FakeConnection,
+  connection: ProtocolConnection,
   session: FakeSession,
   echoShard: boolean,
 ): void {
@@ -227,7 +231,11 @@ function startSession(
  * dispatches (`s > seq`) are replayed in order, then RESUMED (GW-RS-3). A `seq` older than
  * the replay buffer reaches also gets op 9 d=false.
  */
-export function handleResume(ctx: GatewayContext, connection: FakeConnection, d: unknown): void {
+export function handleResume(
+  ctx: GatewayContext,
+  connection: ProtocolConnection,
+  d: unknown,
+): void {
   if (
     !isObject(d) ||
     typeof d.session_id !== 'string' ||
@@ -288,7 +296,7 @@ export function handleResume(ctx: GatewayContext, connection: FakeConnection, d:
     connection.send({ op: GatewayOpcodes.InvalidSession, d: false });
     return;
   }
-  const previous = session.link as FakeConnection | null;
+  const previous = session.link as ProtocolConnection | null;
   if (previous !== null && previous !== connection) {
     previous.detach();
     previous.close(GatewayCloseCodes.UnknownError, 'session resumed on another connection');

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 
 /** Every `.ts` file below `dir`, with the module specifiers it imports or re-exports. */
 function importsBelow(dir: string): { file: string; specifiers: string[] }[] {
@@ -14,6 +14,38 @@ function importsBelow(dir: string): { file: string; specifiers: string[] }[] {
     out.push({ file: relative(process.cwd(), file), specifiers });
   }
   return out;
+}
+
+/**
+ * Import cycles among the modules below `dirs` (type-only imports count: they tie the files
+ * together for a reader just the same), each as the files of the cycle in import order.
+ */
+function importCycles(dirs: string[]): string[][] {
+  const graph = new Map<string, string[]>();
+  for (const { file, specifiers } of dirs.flatMap(importsBelow)) {
+    const local = specifiers.filter((s) => s.startsWith('.'));
+    graph.set(
+      file,
+      local.map((s) => relative(process.cwd(), resolve(dirname(file), s.replace(/\.js$/, '.ts')))),
+    );
+  }
+  const cycles: string[][] = [];
+  const done = new Set<string>();
+  const path: string[] = [];
+  const visit = (file: string): void => {
+    const at = path.indexOf(file);
+    if (at !== -1) {
+      cycles.push([...path.slice(at), file]);
+      return;
+    }
+    if (done.has(file) || !graph.has(file)) return;
+    path.push(file);
+    for (const next of graph.get(file) ?? []) visit(next);
+    path.pop();
+    done.add(file);
+  };
+  for (const file of graph.keys()) visit(file);
+  return cycles;
 }
 
 describe('layers (DESIGN.md: dependencies point down only)', () => {
@@ -58,5 +90,9 @@ describe('layers (DESIGN.md: dependencies point down only)', () => {
         .map(({ file }) => file),
     );
     expect(offenders).toEqual([]);
+  });
+
+  it('no module of lib imports itself back through others (no import cycle)', () => {
+    expect(importCycles(['lib/gateway', 'lib/nest', 'lib/testing'])).toEqual([]);
   });
 });

@@ -1,30 +1,19 @@
-import { randomBytes } from 'node:crypto';
-import { parse as parsePath, join as joinPath } from 'node:path';
 import { inspect } from 'node:util';
 import type {
   GatewayGuildMembersChunkDispatchData,
   GatewayPresenceUpdateData,
   GatewayRateLimitedDispatchData,
-  GatewayRequestGuildMembersData,
 } from 'discord-api-types/v10';
 import { systemClock, type Clock } from '../clock/clock.js';
 import {
   normalizeClusterOptions,
   shardIdsOf,
-  shardOptionsFor,
   type ClusterConfig,
   type ClusterOptions,
 } from '../config/index.js';
-import {
-  describeError,
-  AbortedError,
-  IdentifyBudgetError,
-  MemberRequestRateLimitedError,
-  ShardClosedError,
-  UnknownShardError,
-} from '../errors/errors.js';
-import { ALL_EVENT_TYPES, EventType } from '../events/event-type.js';
-import { EventTypeFlags } from '../events/event-type-flags.js';
+import { describeError, AbortedError } from '../errors/errors.js';
+import { EventType } from '../events/event-type.js';
+import type { EventTypeFlags } from '../events/event-type-flags.js';
 import type {
   GatewayEvent,
   GatewayEventListener,
@@ -33,16 +22,34 @@ import type {
 } from '../events/gateway-event.js';
 import { consoleLogger, type GatewayLogger } from '../logger.js';
 import type { IdentifyQueue } from '../queue/identify-queue.js';
-import { InMemoryIdentifyQueue, type IdentifyQueueInsight } from '../queue/in-memory-queue.js';
-import { fetchGatewayBot, type GatewayBotInfo } from '../rest/gateway-bot.js';
+import type { IdentifyQueueInsight } from '../queue/in-memory-queue.js';
+import type { GatewayBotInfo } from '../rest/gateway-bot.js';
 import { MemorySessionStore } from '../session/memory-session-store.js';
 import type { Session, SessionStore } from '../session/session.js';
-import { EventBuffer, warnOnOverflow } from '../shard/event-buffer.js';
-import { Shard, type ShardInfo } from '../shard/shard.js';
-import { ShardState } from '../shard/shard-state.js';
-import { MemberRequest, type MemberRequestOptions } from './member-request.js';
-import { shardIdForGuild } from './shard-routing.js';
-import { checkResumeUrl } from '../config/rules.js';
+import type { Shard, ShardInfo } from '../shard/shard.js';
+import { ClusterShards, type CommandPayload } from './cluster-shards.js';
+import { deferred } from './deferred.js';
+import { EventRouter } from './event-router.js';
+import {
+  MemberRequestRegistry,
+  type MemberRequest,
+  type MemberRequestOptions,
+} from './member-request.js';
+import { ProgressReporter, type ClusterProgress } from './progress.js';
+import { ClusterReadiness } from './readiness.js';
+import {
+  checkIdentifyBudget,
+  createIdentifyQueue,
+  fetchGatewayBotFor,
+  gatewayUrlFor,
+  isInsight,
+  needsGatewayBot,
+  reportingGrants,
+} from './startup.js';
+import { StoredSessions } from './stored-sessions.js';
+
+export type { CommandPayload } from './cluster-shards.js';
+export type { ClusterProgress } from './progress.js';
 
 /** Collaborators of a {@link Cluster}; each has a default. */
 export interface ClusterDeps {
@@ -51,7 +58,7 @@ export interface ClusterDeps {
   /** Default `consoleLogger('warn')`. */
   readonly logger?: GatewayLogger;
   /**
-   * Paces IDENTIFY for every shard. Default: an {@link InMemoryIdentifyQueue} built in `up()`
+   * Paces IDENTIFY for every shard. Default: an `InMemoryIdentifyQueue` built in `up()`
    * from `maxConcurrency`, `identifyWindowMs`, `onBudgetExhausted` and the budget of
    * GET /gateway/bot. An injected queue owns pacing and the budget: the cluster then asks
    * GET /gateway/bot only for the `'recommended'` scheme.
@@ -63,39 +70,10 @@ export interface ClusterDeps {
   readonly random?: () => number;
 }
 
-/** A gateway payload to send: opcode and data (PROTOCOL.md section 15). */
-export interface CommandPayload {
-  readonly op: number;
-  readonly d: unknown;
-}
-
-/** Startup progress, reported by {@link Cluster.onProgress}. */
-export interface ClusterProgress {
-  /** Shards that are Active. */
-  readonly ready: number;
-  /** Shards this cluster runs. */
-  readonly total: number;
-  /** Ms until the identify queue has granted every waiting shard, or `null` when unknown. */
-  readonly etaMs: number | null;
-  /** Clock reading (ms) of the budget reset the queue waits for, or `null`. */
-  readonly waitingForBudgetResetAt: number | null;
-}
-
-interface Subscription {
-  /** Types delivered; `null` = the base flags (which may change). */
-  readonly flags: EventTypeFlags | null;
-  /** `flags` as a set of names ({@link typesOf}), or `null` with them. */
-  readonly types: ReadonlySet<string> | null;
-  readonly listener: GatewayEventListener;
-}
-
 type Phase = 'idle' | 'starting' | 'up' | 'stopped';
 
-/** Chunk answers of op 8 are decoded while a member request waits, whatever the flags (DESIGN.md: Events). */
-const MEMBER_REQUEST_FLAGS = EventTypeFlags.of(EventType.GuildMembersChunk, EventType.RateLimited);
 /** The close code of `downResumable()`: not 1000/1001, so the session stays resumable (GW-CL-1, GW-GT-2). */
 const RESUMABLE_CLOSE_CODE = 4000;
-const DEFAULT_MEMBER_REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * Many shards, one event stream (DESIGN.md: Cluster; twilight-gateway's cluster).
@@ -125,41 +103,26 @@ export class Cluster {
   private readonly clock: Clock;
   private readonly logger: GatewayLogger;
   private readonly random: (() => number) | undefined;
-  private readonly store: SessionStore;
   private readonly injectedQueue: IdentifyQueue | undefined;
   private queue: IdentifyQueue | null = null;
   private insight: IdentifyQueueInsight | null = null;
 
-  private readonly shardMap = new Map<number, Shard>();
-  private ids: number[] = [];
-  private count: number;
+  private readonly shards: ClusterShards;
   private phase: Phase = 'idle';
   private starting: Promise<void> | null = null;
   private stopping: Promise<Map<number, Session>> | null = null;
   private readonly abort = new AbortController();
 
-  private baseFlags: EventTypeFlags;
-  /** {@link baseFlags} as names, kept beside them: routing an event is then one Set lookup. */
-  private baseTypes: ReadonlySet<string>;
-  private effectiveFlags: EventTypeFlags;
-  private baseListeners: GatewayEventListener[] = [];
-  private subscriptions: Subscription[] = [];
-  private readonly buffers = new Set<EventBuffer<GatewayEvent>>();
+  private readonly router: EventRouter;
+  private readonly memberRequests: MemberRequestRegistry;
+  private readonly stored: StoredSessions;
+  private readonly progress: ProgressReporter;
 
-  private readonly memberRequests = new Map<string, MemberRequest>();
-
-  /** Shards whose stored session is not yet consumed (see the class doc). */
-  private readonly storedPending = new Set<number>();
-  private readonly guildsReady = new Map<number, ShardGuildsReadyData | null>();
-  private clusterReadyEmitted = false;
-  private guildsReadyEmitted = false;
+  private readonly readiness: ClusterReadiness;
   /** Settles at CLUSTER_READY, or with the start's failure. */
   private readonly ready = deferred();
   /** Settles once up() created every shard (they are connecting), or with the start's failure. */
   private readonly started = deferred();
-  private progressListeners: ((progress: ClusterProgress) => void)[] = [];
-  /** The last progress emitted: an unchanged one is not emitted again. */
-  private lastProgress: ClusterProgress | null = null;
 
   /**
    * @param options see `ClusterOptions` (token and intents required).
@@ -171,22 +134,33 @@ export class Cluster {
     this.clock = deps.clock ?? systemClock;
     this.logger = deps.logger ?? consoleLogger('warn');
     this.random = deps.random;
-    this.store = deps.sessionStore ?? new MemorySessionStore();
     this.injectedQueue = deps.queue;
-    this.count = this.config.shards.kind === 'recommended' ? 0 : this.config.shards.shardCount;
-    this.baseFlags = this.config.eventTypes;
-    this.baseTypes = typesOf(this.baseFlags);
-    this.effectiveFlags = this.baseFlags;
+    this.shards = new ClusterShards(
+      this.config.shards.kind === 'recommended' ? 0 : this.config.shards.shardCount,
+    );
+    this.router = new EventRouter(this.config.eventTypes, this.logger, (flags) =>
+      this.shards.setEventTypes(flags),
+    );
+    this.memberRequests = new MemberRequestRegistry(this.clock, (flags) => {
+      this.router.required = flags;
+    });
+    this.stored = new StoredSessions(
+      deps.sessionStore ?? new MemorySessionStore(),
+      this.logger,
+      this.config.allowInsecureGateway,
+    );
+    this.progress = new ProgressReporter(this.logger);
+    this.readiness = new ClusterReadiness(this.router, () => this.ready.resolve(), this.logger);
   }
 
   /** Ids of the shards this cluster runs, ascending; empty until {@link up} created them. */
   get shardIds(): number[] {
-    return [...this.ids];
+    return [...this.shards.ids];
   }
 
   /** Total shards of the bot (`num_shards`); 0 until known (`'recommended'`: after GET /gateway/bot). */
   get shardCount(): number {
-    return this.count;
+    return this.shards.count;
   }
 
   /**
@@ -194,20 +168,16 @@ export class Cluster {
    * decodes, widened by active {@link subscribe} subscriptions. Setting it applies to every shard.
    */
   get eventTypes(): EventTypeFlags {
-    return this.baseFlags;
+    return this.router.flags;
   }
 
   set eventTypes(flags: EventTypeFlags) {
-    this.baseFlags = flags;
-    this.baseTypes = typesOf(flags);
-    this.applyFlags();
+    this.router.flags = flags;
   }
 
   /** @throws UnknownShardError when this cluster does not run shard `id`. */
   shard(id: number): Shard {
-    const shard = this.shardMap.get(id);
-    if (shard === undefined) throw new UnknownShardError(id, this.ids);
-    return shard;
+    return this.shards.get(id);
   }
 
   /**
@@ -217,13 +187,12 @@ export class Cluster {
    *   TypeError for a guild id that is not a snowflake string.
    */
   shardIdForGuild(guildId: string): number {
-    if (this.count === 0) throw new UnknownShardError(-1, this.ids);
-    return shardIdForGuild(guildId, this.count);
+    return this.shards.idForGuild(guildId);
   }
 
   /** Per-shard state, latency, session, reconnects, last close and Active time, by shard id. */
   info(): ShardInfo[] {
-    return this.ids.map((id) => this.shard(id).info());
+    return this.shards.ids.map((id) => this.shard(id).info());
   }
 
   // ---- events ---------------------------------------------------------------------------
@@ -234,10 +203,7 @@ export class Cluster {
    * rejecting listener is logged, never breaks delivery. Returns the unsubscribe function.
    */
   addListener(listener: GatewayEventListener): () => void {
-    this.baseListeners = [...this.baseListeners, listener];
-    return () => {
-      this.baseListeners = this.baseListeners.filter((l) => l !== listener);
-    };
+    return this.router.addListener(listener);
   }
 
   /**
@@ -246,8 +212,7 @@ export class Cluster {
    * function, which restores the filter.
    */
   subscribe(types: readonly EventType[] | 'all', listener: GatewayEventListener): () => void {
-    const flags = types === 'all' ? EventTypeFlags.ALL : EventTypeFlags.of(...types);
-    return this.addSubscription({ flags, types: typesOf(flags), listener });
+    return this.router.subscribe(types, listener);
   }
 
   /**
@@ -260,36 +225,12 @@ export class Cluster {
   events(
     options: { types?: readonly EventType[]; bufferSize?: number } = {},
   ): AsyncIterableIterator<GatewayEvent> {
-    const capacity = options.bufferSize ?? this.config.bufferSize;
-    let unsubscribe: () => void = () => {};
-    const buffer: EventBuffer<GatewayEvent> = new EventBuffer<GatewayEvent>(
-      capacity,
-      warnOnOverflow(this.logger, 'Cluster', capacity),
-      () => {
-        unsubscribe();
-        this.buffers.delete(buffer);
-      },
-    );
-    if (this.phase === 'stopped') {
-      buffer.end();
-      return buffer;
-    }
-    this.buffers.add(buffer);
-    const flags = options.types === undefined ? null : EventTypeFlags.of(...options.types);
-    unsubscribe = this.addSubscription({
-      flags,
-      types: flags === null ? null : typesOf(flags),
-      listener: (event) => buffer.push(event),
-    });
-    return buffer;
+    return this.router.events(options, this.config.bufferSize, this.phase === 'stopped');
   }
 
   /** Calls `listener` with startup progress: after each shard becomes Active, each identify grant, and on a budget wait. */
   onProgress(listener: (progress: ClusterProgress) => void): () => void {
-    this.progressListeners = [...this.progressListeners, listener];
-    return () => {
-      this.progressListeners = this.progressListeners.filter((l) => l !== listener);
-    };
+    return this.progress.addListener(listener);
   }
 
   // ---- commands -------------------------------------------------------------------------
@@ -315,7 +256,7 @@ export class Cluster {
   /** Sends a payload through every shard; rejects with the first failure (the others are still sent). */
   async broadcast(payload: CommandPayload): Promise<void> {
     await this.shardsCreated();
-    await Promise.all(this.ids.map((id) => this.shard(id).send(payload)));
+    await Promise.all(this.shards.ids.map((id) => this.shard(id).send(payload)));
   }
 
   /**
@@ -324,7 +265,7 @@ export class Cluster {
    */
   async updatePresence(data: GatewayPresenceUpdateData, shardId?: number): Promise<void> {
     await this.shardsCreated();
-    const ids = shardId === undefined ? this.ids : [shardId];
+    const ids = shardId === undefined ? this.shards.ids : [shardId];
     await Promise.all(ids.map((id) => this.shard(id).updatePresence(data)));
   }
 
@@ -340,34 +281,9 @@ export class Cluster {
   requestGuildMembers(guildId: string, options: MemberRequestOptions = {}): MemberRequest {
     const shardId = this.shardIdForGuild(guildId);
     const shard = this.shard(shardId);
-    const nonce = randomBytes(16).toString('hex');
-    const request = new MemberRequest(
-      guildId,
-      shardId,
-      nonce,
-      options.timeoutMs ?? DEFAULT_MEMBER_REQUEST_TIMEOUT_MS,
-      this.clock,
-      (settled) => {
-        this.memberRequests.delete(settled.nonce);
-        if (this.memberRequests.size === 0) this.applyFlags();
-      },
+    return this.memberRequests.start(guildId, shardId, options, (data) =>
+      shard.requestGuildMembers(data),
     );
-    this.memberRequests.set(nonce, request);
-    if (this.memberRequests.size === 1) this.applyFlags();
-    const data = {
-      guild_id: guildId,
-      nonce,
-      ...(options.presences === undefined ? {} : { presences: options.presences }),
-      ...(options.userIds === undefined
-        ? { query: options.query ?? '', limit: options.limit ?? 0 }
-        : {
-            user_ids: [...options.userIds],
-            ...(options.query === undefined ? {} : { query: options.query }),
-            ...(options.limit === undefined ? {} : { limit: options.limit }),
-          }),
-    } as GatewayRequestGuildMembersData;
-    shard.requestGuildMembers(data).catch((error: unknown) => request.fail(error));
-    return request;
   }
 
   // ---- lifecycle ------------------------------------------------------------------------
@@ -446,161 +362,55 @@ export class Cluster {
 
   /** Safe for logs: never shows the token. */
   toJSON(): { shardIds: number[]; shardCount: number; phase: Phase } {
-    return { shardIds: this.ids, shardCount: this.count, phase: this.phase };
+    return { shardIds: this.shards.ids, shardCount: this.shards.count, phase: this.phase };
   }
 
   [inspect.custom](): string {
-    return `Cluster { shards: ${this.ids.length}/${this.count}, phase: '${this.phase}' }`;
+    return `Cluster { shards: ${this.shards.ids.length}/${this.shards.count}, phase: '${this.phase}' }`;
   }
 
   private async start(): Promise<void> {
     this.phase = 'starting';
     const scheme = this.config.shards;
-    const needsGatewayBot = scheme.kind === 'recommended' || this.injectedQueue === undefined;
-    let gatewayBot: GatewayBotInfo | null = null;
-    if (needsGatewayBot) {
-      gatewayBot = await fetchGatewayBot({
-        apiUrl: this.config.apiUrl,
-        token: this.config.token,
-        signal: this.abort.signal,
-        clock: this.clock,
-        logger: this.logger,
-      });
-      this.checkNotStopped();
-      const limit = gatewayBot.sessionStartLimit;
-      this.logger.log(
-        `GET /gateway/bot: ${gatewayBot.shards} shards recommended, max_concurrency ${limit.maxConcurrency}, ` +
-          `${limit.remaining}/${limit.total} session starts left`,
-      );
-    }
-    this.count =
+    const gatewayBot = needsGatewayBot(this.config, this.injectedQueue)
+      ? await fetchGatewayBotFor(this.config, this.abort.signal, this.clock, this.logger)
+      : null;
+    this.checkNotStopped();
+    const count =
       scheme.kind === 'recommended' ? (gatewayBot as GatewayBotInfo).shards : scheme.shardCount;
-    const ids = shardIdsOf(scheme, this.count);
-    const queue = this.injectedQueue ?? this.createQueue(gatewayBot);
+    this.shards.count = count;
+    const ids = shardIdsOf(scheme, count);
+    const queue =
+      this.injectedQueue ??
+      createIdentifyQueue(this.config, gatewayBot, this.clock, this.logger, () =>
+        this.emitProgress(),
+      );
     this.queue = queue;
     this.insight = isInsight(queue) ? queue : null;
 
-    const gatewayUrl =
-      !this.explicitGatewayUrl && gatewayBot !== null
-        ? gatewayBot.url.replace(/\/+$/, '')
-        : this.config.gatewayUrl;
-    const stored = await Promise.all(ids.map((id) => this.loadSession(id, gatewayUrl)));
+    const gatewayUrl = gatewayUrlFor(this.config, this.explicitGatewayUrl, gatewayBot);
+    const stored = await Promise.all(ids.map((id) => this.stored.load(id, count, gatewayUrl)));
     this.checkNotStopped();
     const needed = stored.filter((session) => session === null).length;
-    this.checkBudget(needed, gatewayBot);
+    checkIdentifyBudget(needed, this.insight, gatewayBot, this.config, this.clock, this.logger);
 
-    const pacedQueue: IdentifyQueue = {
-      enqueue: (shardId, signal) => {
-        const granted = queue.enqueue(shardId, signal);
-        this.emitProgress();
-        return granted.then(() => this.emitProgress());
-      },
-    };
-    ids.forEach((id, index) => {
-      const session = stored[index];
-      const options = shardOptionsFor(this.config, id, this.count, session);
-      const shard = new Shard(
-        {
-          ...options,
-          gatewayUrl,
-          eventTypes: this.effectiveFlags,
-          recordTo:
-            options.recordTo === undefined
-              ? undefined
-              : recordPathFor(options.recordTo, id, ids.length),
-        },
-        { clock: this.clock, queue: pacedQueue, logger: this.logger, random: this.random },
-      );
-      if (session !== null) this.storedPending.add(id);
-      this.shardMap.set(id, shard);
-      shard.addListener((event) => this.onShardEvent(event));
-    });
-    this.ids = ids;
+    const eventTypes = this.router.effectiveFlags;
+    const paced = reportingGrants(queue, () => this.emitProgress());
+    this.shards.create(
+      this.config,
+      { ids, shardCount: count, sessions: stored, gatewayUrl, eventTypes },
+      { clock: this.clock, queue: paced, logger: this.logger, random: this.random },
+      (event) => this.onShardEvent(event),
+    );
+    this.stored.markPending(ids, stored);
     this.started.resolve();
     this.logger.log(
-      `Cluster starting ${ids.length} of ${this.count} shards: ${this.storedPending.size} resume, ${needed} identify`,
+      `Cluster starting ${ids.length} of ${count} shards: ${this.stored.pendingCount} resume, ${needed} identify`,
     );
     this.emitProgress();
-    await Promise.all(
-      ids.map((id) =>
-        this.shard(id)
-          .connect()
-          .catch((error: unknown) => {
-            // A shard closed by down() mid-start is no failure worth an error line.
-            if (this.phase !== 'stopped') {
-              this.logger.error(`Shard ${id} failed to start: ${describeError(error)}`);
-            }
-            throw error;
-          }),
-      ),
-    );
+    await this.shards.connectAll(this.logger, () => this.phase === 'stopped');
     this.checkNotStopped();
     this.phase = 'up';
-  }
-
-  private createQueue(gatewayBot: GatewayBotInfo | null): InMemoryIdentifyQueue {
-    const limit = gatewayBot?.sessionStartLimit;
-    return new InMemoryIdentifyQueue({
-      maxConcurrency: this.config.maxConcurrency ?? limit?.maxConcurrency ?? 1,
-      windowMs: this.config.identifyWindowMs,
-      clock: this.clock,
-      logger: this.logger,
-      onBudgetExhausted: this.config.onBudgetExhausted,
-      budget:
-        limit === undefined
-          ? undefined
-          : { total: limit.total, remaining: limit.remaining, resetAfterMs: limit.resetAfter },
-      onBudgetWait: () => this.emitProgress(),
-    });
-  }
-
-  /** Refuses before any IDENTIFY when the shards that must identify exceed the budget (GW-ID-5). */
-  private checkBudget(needed: number, gatewayBot: GatewayBotInfo | null): void {
-    if (this.insight !== null) {
-      const resetAt = this.insight.checkBudget(needed);
-      if (resetAt !== null) {
-        this.logger.warn(
-          `Identify budget too small for ${needed} shard(s); some wait for the reset at ${new Date(resetAt).toISOString()}`,
-        );
-      }
-      return;
-    }
-    const limit = gatewayBot?.sessionStartLimit;
-    if (
-      limit !== undefined &&
-      needed > limit.remaining &&
-      this.config.onBudgetExhausted === 'fail'
-    ) {
-      throw new IdentifyBudgetError(needed, limit.remaining, this.clock.now() + limit.resetAfter);
-    }
-  }
-
-  /**
-   * The stored session of shard `id`, or null: none, unreadable, or unusable. An unusable one
-   * (a resume URL this configuration may not send the token to, e.g. `ws:` kept from a local
-   * test gateway while the gateway URL is `wss:`) is deleted, so one bad entry never stops the
-   * start; that shard identifies.
-   */
-  private async loadSession(id: number, gatewayUrl: string): Promise<Session | null> {
-    let session: Session | null;
-    try {
-      session = await this.store.load(id, this.count);
-    } catch (error) {
-      this.logger.warn(
-        `Cannot load the stored session of shard ${id}: ${describeError(error)}; it will identify`,
-      );
-      return null;
-    }
-    if (session === null) return null;
-    const checked = checkResumeUrl(session.resumeUrl, gatewayUrl, this.config.allowInsecureGateway);
-    if ('url' in checked) return session;
-    this.logger.warn(
-      `The stored session of shard ${id} is unusable (resumeUrl ${checked.rule}); it is deleted and the shard identifies`,
-    );
-    await this.store.delete(id, this.count).catch((error: unknown) => {
-      this.logger.error(`Cannot delete the stored session of shard ${id}`, error);
-    });
-    return null;
   }
 
   /**
@@ -608,7 +418,7 @@ export class Cluster {
    * exist, then queue on their shard like any command sent before READY.
    */
   private async shardsCreated(): Promise<void> {
-    if (this.phase === 'starting' && this.shardMap.size === 0) await this.started.promise;
+    if (this.phase === 'starting' && !this.shards.created) await this.started.promise;
   }
 
   private checkNotStopped(): void {
@@ -625,36 +435,14 @@ export class Cluster {
     this.phase = 'stopped';
     this.abort.abort();
     const resumable = code !== 1000;
-    for (const request of [...this.memberRequests.values()]) {
-      request.fail(new ShardClosedError(request.shardId, 'member request'));
-    }
-    const sessions = new Map<number, Session>();
-    await Promise.all(
-      this.ids.map(async (id) => {
-        const session = await this.shard(id).close(code);
-        if (resumable && session !== null) sessions.set(id, session);
-      }),
-    );
+    this.memberRequests.failAll();
+    const sessions = await this.shards.closeAll(code, resumable);
     (this.queue as { close?: () => void } | null)?.close?.();
-    await Promise.all(
-      this.ids.map(async (id) => {
-        try {
-          const session = sessions.get(id);
-          if (session !== undefined) await this.store.save(id, this.count, session);
-          else if (!resumable || !this.storedPending.has(id))
-            await this.store.delete(id, this.count);
-        } catch (error) {
-          this.logger.error(
-            `Cannot ${resumable ? 'save' : 'delete'} the stored session of shard ${id}`,
-            error,
-          );
-        }
-      }),
-    );
-    for (const buffer of [...this.buffers]) buffer.end();
+    await this.stored.persist(this.shards.ids, this.shards.count, sessions, resumable);
+    this.router.endStreams();
     this.ready.reject(new AbortedError('cluster start'));
     this.started.reject(new AbortedError('cluster start'));
-    if (this.ids.length > 0) {
+    if (this.shards.ids.length > 0) {
       this.logger.log(
         resumable
           ? `Cluster down (resumable): ${sessions.size} session(s) stored`
@@ -671,223 +459,45 @@ export class Cluster {
   private onShardEvent(event: GatewayEvent): void {
     switch (event.type) {
       case EventType.GuildMembersChunk:
-        this.onMembersChunk(event.data as GatewayGuildMembersChunkDispatchData);
+        this.memberRequests.onChunk(event.data as GatewayGuildMembersChunkDispatchData);
         break;
       case EventType.RateLimited:
-        this.onRateLimited(event.shardId, event.data as GatewayRateLimitedDispatchData);
+        this.memberRequests.onRateLimited(
+          event.shardId,
+          event.data as GatewayRateLimitedDispatchData,
+        );
+        break;
+      case EventType.ShardResumed:
+        this.readiness.onShardResumed(event.shardId);
+        this.consumeStoredSession(event.shardId);
         break;
       case EventType.ShardReady:
-      case EventType.ShardResumed:
-        this.onShardActive(event.shardId, event.type === EventType.ShardResumed);
+        this.consumeStoredSession(event.shardId);
         break;
       case EventType.ShardInvalidSession:
         if (!(event.data as ShardInvalidSessionData).resumable)
           this.consumeStoredSession(event.shardId);
         break;
       case EventType.ShardGuildsReady:
-        this.guildsReady.set(event.shardId, event.data as ShardGuildsReadyData);
+        this.readiness.onShardGuildsReady(event.shardId, event.data as ShardGuildsReadyData);
         break;
     }
-    this.deliver(event);
-    if (event.type === EventType.ShardReady || event.type === EventType.ShardResumed)
-      this.afterShardActive();
-    else if (event.type === EventType.ShardGuildsReady) this.maybeEmitGuildsReady();
-  }
-
-  private onShardActive(shardId: number, resumed: boolean): void {
-    // A resumed shard's guilds arrived in the run that stored the session: nothing to wait for.
-    if (resumed && !this.guildsReady.has(shardId)) this.guildsReady.set(shardId, null);
-    this.consumeStoredSession(shardId);
-  }
-
-  private afterShardActive(): void {
-    this.emitProgress();
-    if (this.clusterReadyEmitted || this.phase === 'stopped') return;
-    for (const id of this.ids) if (this.shard(id).state !== ShardState.Active) return;
-    this.clusterReadyEmitted = true;
-    this.logger.log(`Cluster ready: ${this.ids.length} shard(s) Active`);
-    this.emitClusterEvent(EventType.ClusterReady, { shardIds: [...this.ids] });
-    this.ready.resolve();
-    this.maybeEmitGuildsReady();
-  }
-
-  private maybeEmitGuildsReady(): void {
-    if (!this.clusterReadyEmitted || this.guildsReadyEmitted) return;
-    if (this.ids.some((id) => !this.guildsReady.has(id))) return;
-    this.guildsReadyEmitted = true;
-    let guildCount = 0;
-    const unavailable: string[] = [];
-    for (const data of this.guildsReady.values()) {
-      if (data === null) continue;
-      guildCount += data.guildCount;
-      unavailable.push(...data.unavailable);
+    this.router.deliver(event);
+    if (event.type === EventType.ShardReady || event.type === EventType.ShardResumed) {
+      this.emitProgress();
+      if (this.phase !== 'stopped')
+        this.readiness.checkReady(this.shards.values(), this.shards.ids);
+    } else if (event.type === EventType.ShardGuildsReady) {
+      this.readiness.checkGuildsReady(this.shards.ids);
     }
-    this.emitClusterEvent(EventType.ClusterGuildsReady, { guildCount, unavailable });
   }
 
   /** Deletes a stored session once its shard no longer needs it (see the class doc). */
   private consumeStoredSession(shardId: number): void {
-    if (!this.storedPending.delete(shardId) || this.phase === 'stopped') return;
-    this.store.delete(shardId, this.count).catch((error: unknown) => {
-      this.logger.error(`Cannot delete the stored session of shard ${shardId}`, error);
-    });
-  }
-
-  private onMembersChunk(chunk: GatewayGuildMembersChunkDispatchData): void {
-    if (chunk.nonce === undefined) return;
-    this.memberRequests.get(chunk.nonce)?.handleChunk(chunk);
-  }
-
-  private onRateLimited(shardId: number, data: GatewayRateLimitedDispatchData): void {
-    if (data.opcode !== 8) return;
-    const meta = data.meta as { guild_id?: string; nonce?: string };
-    let request = meta.nonce === undefined ? undefined : this.memberRequests.get(meta.nonce);
-    if (request === undefined && meta.nonce === undefined) {
-      // Without a nonce the answer can only be matched by guild: the oldest request for it.
-      for (const candidate of this.memberRequests.values()) {
-        if (candidate.shardId === shardId && candidate.guildId === meta.guild_id) {
-          request = candidate;
-          break;
-        }
-      }
-    }
-    request?.fail(new MemberRequestRateLimitedError(request.guildId, data.retry_after, meta.nonce));
-  }
-
-  private emitClusterEvent(type: EventType, data: unknown): void {
-    this.deliver({ shardId: this.ids[0] ?? 0, type, data, sequence: null } as GatewayEvent);
-  }
-
-  private deliver(event: GatewayEvent): void {
-    const type = event.type;
-    const base = this.baseTypes;
-    if (includes(base, type)) {
-      const listeners = this.baseListeners;
-      for (let i = 0; i < listeners.length; i++)
-        this.call(listeners[i] as GatewayEventListener, event);
-    }
-    const subscriptions = this.subscriptions;
-    for (let i = 0; i < subscriptions.length; i++) {
-      const subscription = subscriptions[i] as Subscription;
-      if (includes(subscription.types ?? base, type)) this.call(subscription.listener, event);
-    }
-  }
-
-  private call(listener: GatewayEventListener, event: GatewayEvent): void {
-    try {
-      const result = (listener as (e: GatewayEvent) => unknown)(event);
-      if (result instanceof Promise)
-        result.catch((error: unknown) => this.onListenerError(event, error));
-    } catch (error) {
-      this.onListenerError(event, error);
-    }
-  }
-
-  private onListenerError(event: GatewayEvent, error: unknown): void {
-    this.logger.error(`A cluster listener of ${event.type} (shard ${event.shardId}) threw`, error);
-  }
-
-  private addSubscription(subscription: Subscription): () => void {
-    this.subscriptions = [...this.subscriptions, subscription];
-    if (subscription.flags !== null) this.applyFlags();
-    let active = true;
-    return () => {
-      if (!active) return;
-      active = false;
-      this.subscriptions = this.subscriptions.filter((s) => s !== subscription);
-      if (subscription.flags !== null) this.applyFlags();
-    };
-  }
-
-  /** Effective decode filter of every shard: base | subscriptions | member-request answers. */
-  private applyFlags(): void {
-    let flags = this.baseFlags;
-    for (const subscription of this.subscriptions) flags |= subscription.flags ?? 0n;
-    if (this.memberRequests.size > 0) flags |= MEMBER_REQUEST_FLAGS;
-    if (flags === this.effectiveFlags) return;
-    this.effectiveFlags = flags;
-    for (const shard of this.shardMap.values()) shard.eventTypes = flags;
+    this.stored.consume(shardId, this.shards.count, this.phase === 'stopped');
   }
 
   private emitProgress(): void {
-    if (this.progressListeners.length === 0) return;
-    let ready = 0;
-    for (const shard of this.shardMap.values()) if (shard.state === ShardState.Active) ready++;
-    const eta = this.insight?.eta() ?? null;
-    const progress: ClusterProgress = {
-      ready,
-      total: this.ids.length,
-      etaMs: eta === null ? null : Math.ceil(eta),
-      waitingForBudgetResetAt: this.insight?.waitingForBudgetResetAt ?? null,
-    };
-    const last = this.lastProgress;
-    if (
-      last !== null &&
-      last.ready === progress.ready &&
-      last.total === progress.total &&
-      last.etaMs === progress.etaMs &&
-      last.waitingForBudgetResetAt === progress.waitingForBudgetResetAt
-    ) {
-      return;
-    }
-    this.lastProgress = progress;
-    for (const listener of this.progressListeners) {
-      try {
-        listener(progress);
-      } catch (error) {
-        this.logger.error('A cluster progress listener threw', error);
-      }
-    }
+    this.progress.report(this.shards.values(), this.shards.ids.length, this.insight);
   }
-}
-
-function isInsight(queue: IdentifyQueue): queue is IdentifyQueue & IdentifyQueueInsight {
-  const candidate = queue as Partial<IdentifyQueueInsight>;
-  return typeof candidate.checkBudget === 'function' && typeof candidate.eta === 'function';
-}
-
-/** One recording file per shard when several shards record: `<name>.shard-<id><ext>`. */
-function recordPathFor(path: string, shardId: number, shards: number): string {
-  if (shards === 1) return path;
-  const { dir, name, ext } = parsePath(path);
-  return joinPath(dir, `${name}.shard-${shardId}${ext}`);
-}
-
-/** A promise with its settle functions; its rejection is marked handled (callers await it). */
-function deferred(): {
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-} {
-  let resolve!: () => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
-}
-
-/** At most this many distinct flag values keep a cached type set (they are rarely many). */
-const MAX_CACHED_TYPE_SETS = 64;
-const typeSets = new Map<EventTypeFlags, ReadonlySet<string>>();
-const KNOWN_TYPES: ReadonlySet<string> = new Set(ALL_EVENT_TYPES);
-
-/**
- * The event types set in `flags`, cached per value: the per-event check is then one Set
- * lookup instead of a Map lookup and a bigint AND (which allocates a new bigint each time).
- */
-function typesOf(flags: EventTypeFlags): ReadonlySet<string> {
-  let types = typeSets.get(flags);
-  if (types !== undefined) return types;
-  types = new Set(EventTypeFlags.toTypes(flags));
-  if (typeSets.size >= MAX_CACHED_TYPE_SETS) typeSets.clear();
-  typeSets.set(flags, types);
-  return types;
-}
-
-/** {@link EventTypeFlags.has} on a {@link typesOf} set: unknown names count as UNKNOWN_EVENT. */
-function includes(types: ReadonlySet<string>, type: string): boolean {
-  return types.has(type) || (!KNOWN_TYPES.has(type) && types.has(EventType.UnknownEvent));
 }

@@ -1,10 +1,24 @@
+import { randomBytes } from 'node:crypto';
 import type {
   APIGuildMember,
   GatewayGuildMembersChunkDispatchData,
   GatewayGuildMembersChunkPresence,
+  GatewayRateLimitedDispatchData,
+  GatewayRequestGuildMembersData,
 } from 'discord-api-types/v10';
 import type { Clock, TimerHandle } from '../clock/clock.js';
-import { GatewayTimeoutError, ProtocolError } from '../errors/errors.js';
+import {
+  GatewayTimeoutError,
+  MemberRequestRateLimitedError,
+  ProtocolError,
+  ShardClosedError,
+} from '../errors/errors.js';
+import { EventType } from '../events/event-type.js';
+import { EventTypeFlags } from '../events/event-type-flags.js';
+
+/** Chunk answers of op 8 are decoded while a member request waits, whatever the flags (DESIGN.md: Events). */
+const MEMBER_REQUEST_FLAGS = EventTypeFlags.of(EventType.GuildMembersChunk, EventType.RateLimited);
+const DEFAULT_MEMBER_REQUEST_TIMEOUT_MS = 30_000;
 
 /** What `Cluster.requestGuildMembers` takes besides the guild id (op 8, PROTOCOL.md section 15). */
 export interface MemberRequestOptions {
@@ -210,4 +224,92 @@ function chunkProblem(chunk: unknown): string | null {
   if (c.presences !== undefined && !Array.isArray(c.presences))
     return 'has presences that are not an array';
   return null;
+}
+
+/**
+ * The cluster's pending member requests, by nonce: starts each one and matches the answers
+ * (GUILD_MEMBERS_CHUNK by nonce, RATE_LIMITED by nonce or else by guild) to it.
+ */
+export class MemberRequestRegistry {
+  private readonly pending = new Map<string, MemberRequest>();
+
+  /**
+   * @param onRequiredFlags called with the types every shard must decode for the answers:
+   *   GUILD_MEMBERS_CHUNK and RATE_LIMITED when the first request starts waiting, none once
+   *   the last one settled
+   */
+  constructor(
+    private readonly clock: Clock,
+    private readonly onRequiredFlags: (flags: EventTypeFlags) => void,
+  ) {}
+
+  /**
+   * Registers a request with a generated nonce (32 bytes, GW-GT-19), then sends op 8 through
+   * `send`; a rejected send fails the request.
+   */
+  start(
+    guildId: string,
+    shardId: number,
+    options: MemberRequestOptions,
+    send: (data: GatewayRequestGuildMembersData) => Promise<void>,
+  ): MemberRequest {
+    const nonce = randomBytes(16).toString('hex');
+    const request = new MemberRequest(
+      guildId,
+      shardId,
+      nonce,
+      options.timeoutMs ?? DEFAULT_MEMBER_REQUEST_TIMEOUT_MS,
+      this.clock,
+      (settled) => {
+        this.pending.delete(settled.nonce);
+        if (this.pending.size === 0) this.onRequiredFlags(EventTypeFlags.NONE);
+      },
+    );
+    this.pending.set(nonce, request);
+    if (this.pending.size === 1) this.onRequiredFlags(MEMBER_REQUEST_FLAGS);
+    const data = {
+      guild_id: guildId,
+      nonce,
+      ...(options.presences === undefined ? {} : { presences: options.presences }),
+      ...(options.userIds === undefined
+        ? { query: options.query ?? '', limit: options.limit ?? 0 }
+        : {
+            user_ids: [...options.userIds],
+            ...(options.query === undefined ? {} : { query: options.query }),
+            ...(options.limit === undefined ? {} : { limit: options.limit }),
+          }),
+    } as GatewayRequestGuildMembersData;
+    send(data).catch((error: unknown) => request.fail(error));
+    return request;
+  }
+
+  /** A GUILD_MEMBERS_CHUNK of any shard: fed to the request its nonce names, if any. */
+  onChunk(chunk: GatewayGuildMembersChunkDispatchData): void {
+    if (chunk.nonce === undefined) return;
+    this.pending.get(chunk.nonce)?.handleChunk(chunk);
+  }
+
+  /** A RATE_LIMITED of shard `shardId`: an op 8 one fails the request it answers. */
+  onRateLimited(shardId: number, data: GatewayRateLimitedDispatchData): void {
+    if (data.opcode !== 8) return;
+    const meta = data.meta as { guild_id?: string; nonce?: string };
+    let request = meta.nonce === undefined ? undefined : this.pending.get(meta.nonce);
+    if (request === undefined && meta.nonce === undefined) {
+      // Without a nonce the answer can only be matched by guild: the oldest request for it.
+      for (const candidate of this.pending.values()) {
+        if (candidate.shardId === shardId && candidate.guildId === meta.guild_id) {
+          request = candidate;
+          break;
+        }
+      }
+    }
+    request?.fail(new MemberRequestRateLimitedError(request.guildId, data.retry_after, meta.nonce));
+  }
+
+  /** Fails every pending request with ShardClosedError (the cluster is shutting down). */
+  failAll(): void {
+    for (const request of [...this.pending.values()]) {
+      request.fail(new ShardClosedError(request.shardId, 'member request'));
+    }
+  }
 }

@@ -1,0 +1,138 @@
+import type { Clock } from '../clock/clock.js';
+import type { ClusterConfig } from '../config/index.js';
+import { IdentifyBudgetError } from '../errors/errors.js';
+import type { GatewayLogger } from '../logger.js';
+import type { IdentifyQueue } from '../queue/identify-queue.js';
+import { InMemoryIdentifyQueue, type IdentifyQueueInsight } from '../queue/in-memory-queue.js';
+import { fetchGatewayBot, type GatewayBotInfo } from '../rest/gateway-bot.js';
+
+/*
+ * The steps of `Cluster.up()` before any shard exists: what GET /gateway/bot decides, the
+ * identify queue and its budget, and the gateway URL.
+ */
+
+/**
+ * Whether a start asks GET /gateway/bot: for the `'recommended'` scheme (the shard count), and
+ * for the default queue, which needs max_concurrency and the daily budget (PROTOCOL.md
+ * section 12). An injected queue owns pacing and the budget.
+ */
+export function needsGatewayBot(
+  config: ClusterConfig,
+  injectedQueue: IdentifyQueue | undefined,
+): boolean {
+  return config.shards.kind === 'recommended' || injectedQueue === undefined;
+}
+
+/**
+ * GET /gateway/bot with the cluster's token, logging what it recommends.
+ * @throws (rejects) HttpError; AbortedError once `signal` aborts.
+ */
+export async function fetchGatewayBotFor(
+  config: ClusterConfig,
+  signal: AbortSignal,
+  clock: Clock,
+  logger: GatewayLogger,
+): Promise<GatewayBotInfo> {
+  const gatewayBot = await fetchGatewayBot({
+    apiUrl: config.apiUrl,
+    token: config.token,
+    signal,
+    clock,
+    logger,
+  });
+  const limit = gatewayBot.sessionStartLimit;
+  logger.log(
+    `GET /gateway/bot: ${gatewayBot.shards} shards recommended, max_concurrency ${limit.maxConcurrency}, ` +
+      `${limit.remaining}/${limit.total} session starts left`,
+  );
+  return gatewayBot;
+}
+
+/**
+ * The default identify queue of a start: max_concurrency from the config, else from
+ * GET /gateway/bot, else 1; the daily budget of GET /gateway/bot when it was asked.
+ *
+ * @param onBudgetWait called when the queue starts waiting for the budget reset
+ */
+export function createIdentifyQueue(
+  config: ClusterConfig,
+  gatewayBot: GatewayBotInfo | null,
+  clock: Clock,
+  logger: GatewayLogger,
+  onBudgetWait: () => void,
+): InMemoryIdentifyQueue {
+  const limit = gatewayBot?.sessionStartLimit;
+  return new InMemoryIdentifyQueue({
+    maxConcurrency: config.maxConcurrency ?? limit?.maxConcurrency ?? 1,
+    windowMs: config.identifyWindowMs,
+    clock,
+    logger,
+    onBudgetExhausted: config.onBudgetExhausted,
+    budget:
+      limit === undefined
+        ? undefined
+        : { total: limit.total, remaining: limit.remaining, resetAfterMs: limit.resetAfter },
+    onBudgetWait,
+  });
+}
+
+/** Whether the queue can tell the budget and its ETA (the default queue can; an injected one may). */
+export function isInsight(queue: IdentifyQueue): queue is IdentifyQueue & IdentifyQueueInsight {
+  const candidate = queue as Partial<IdentifyQueueInsight>;
+  return typeof candidate.checkBudget === 'function' && typeof candidate.eta === 'function';
+}
+
+/**
+ * Refuses before any IDENTIFY when the `needed` shards that must identify exceed the budget
+ * (GW-ID-5): asks the queue when it can tell (`insight`), else compares with the remaining
+ * starts of GET /gateway/bot. Under the `'wait'` policy a shortfall is only logged.
+ *
+ * @throws IdentifyBudgetError under the `'fail'` policy
+ */
+export function checkIdentifyBudget(
+  needed: number,
+  insight: IdentifyQueueInsight | null,
+  gatewayBot: GatewayBotInfo | null,
+  config: ClusterConfig,
+  clock: Clock,
+  logger: GatewayLogger,
+): void {
+  if (insight !== null) {
+    const resetAt = insight.checkBudget(needed);
+    if (resetAt !== null) {
+      logger.warn(
+        `Identify budget too small for ${needed} shard(s); some wait for the reset at ${new Date(resetAt).toISOString()}`,
+      );
+    }
+    return;
+  }
+  const limit = gatewayBot?.sessionStartLimit;
+  if (limit !== undefined && needed > limit.remaining && config.onBudgetExhausted === 'fail') {
+    throw new IdentifyBudgetError(needed, limit.remaining, clock.now() + limit.resetAfter);
+  }
+}
+
+/**
+ * The URL the shards connect to: the one GET /gateway/bot returned (without trailing slashes),
+ * unless the options named one or GET /gateway/bot was not asked.
+ */
+export function gatewayUrlFor(
+  config: ClusterConfig,
+  explicitGatewayUrl: boolean,
+  gatewayBot: GatewayBotInfo | null,
+): string {
+  return !explicitGatewayUrl && gatewayBot !== null
+    ? gatewayBot.url.replace(/\/+$/, '')
+    : config.gatewayUrl;
+}
+
+/** `queue`, calling `onChange` when a shard starts waiting for a grant and when it is granted. */
+export function reportingGrants(queue: IdentifyQueue, onChange: () => void): IdentifyQueue {
+  return {
+    enqueue: (shardId, signal) => {
+      const granted = queue.enqueue(shardId, signal);
+      onChange();
+      return granted.then(() => onChange());
+    },
+  };
+}

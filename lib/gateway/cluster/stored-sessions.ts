@@ -1,0 +1,107 @@
+import { checkResumeUrl } from '../config/rules.js';
+import { describeError } from '../errors/errors.js';
+import type { GatewayLogger } from '../logger.js';
+import type { Session, SessionStore } from '../session/session.js';
+
+/**
+ * The cluster's sessions in its {@link SessionStore}, keyed by shard id and shard count (another
+ * count's sessions are never resumed).
+ *
+ * A stored session is a one-time handoff: loaded by the next start, it stays pending until its
+ * shard resumed, re-identified, or got op 9 `d:false`, and is then deleted, so a crash later
+ * never replays events that were already delivered. The cluster's stop saves the sessions
+ * again (resumable close) or deletes them (close 1000).
+ */
+export class StoredSessions {
+  /** Shards whose stored session is not yet consumed. */
+  private readonly pending = new Set<number>();
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly logger: GatewayLogger,
+    private readonly allowInsecureGateway: boolean,
+  ) {}
+
+  /** Shards started with a stored session that is not yet consumed. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * The stored session of shard `id`, or null: none, unreadable, or unusable. An unusable one
+   * (a resume URL this configuration may not send the token to, e.g. `ws:` kept from a local
+   * test gateway while the gateway URL is `wss:`) is deleted, so one bad entry never stops the
+   * start; that shard identifies. Never throws.
+   */
+  async load(id: number, shardCount: number, gatewayUrl: string): Promise<Session | null> {
+    let session: Session | null;
+    try {
+      session = await this.store.load(id, shardCount);
+    } catch (error) {
+      this.logger.warn(
+        `Cannot load the stored session of shard ${id}: ${describeError(error)}; it will identify`,
+      );
+      return null;
+    }
+    if (session === null) return null;
+    const checked = checkResumeUrl(session.resumeUrl, gatewayUrl, this.allowInsecureGateway);
+    if ('url' in checked) return session;
+    this.logger.warn(
+      `The stored session of shard ${id} is unusable (resumeUrl ${checked.rule}); it is deleted and the shard identifies`,
+    );
+    await this.store.delete(id, shardCount).catch((error: unknown) => {
+      this.logger.error(`Cannot delete the stored session of shard ${id}`, error);
+    });
+    return null;
+  }
+
+  /**
+   * The shards of `ids` were created, each with its session of `sessions` (same index) or none:
+   * those with one keep it in the store until it is consumed.
+   */
+  markPending(ids: readonly number[], sessions: readonly (Session | null)[]): void {
+    ids.forEach((id, index) => {
+      if (sessions[index] !== null) this.pending.add(id);
+    });
+  }
+
+  /**
+   * Shard `id` no longer needs its stored session (it resumed, identified, or its session was
+   * invalidated): deletes it from the store, unless `stopping` (then {@link persist} decides).
+   * Errors of the store are logged.
+   */
+  consume(id: number, shardCount: number, stopping: boolean): void {
+    if (!this.pending.delete(id) || stopping) return;
+    this.store.delete(id, shardCount).catch((error: unknown) => {
+      this.logger.error(`Cannot delete the stored session of shard ${id}`, error);
+    });
+  }
+
+  /**
+   * At stop, for every shard of `ids`: saves its session from `sessions` when there is one;
+   * otherwise deletes the stored one, except after a resumable close for a shard whose stored
+   * session is still pending (it was never used, so it may still resume next time). Never
+   * throws: errors of the store are logged.
+   */
+  async persist(
+    ids: readonly number[],
+    shardCount: number,
+    sessions: ReadonlyMap<number, Session>,
+    resumable: boolean,
+  ): Promise<void> {
+    await Promise.all(
+      ids.map(async (id) => {
+        try {
+          const session = sessions.get(id);
+          if (session !== undefined) await this.store.save(id, shardCount, session);
+          else if (!resumable || !this.pending.has(id)) await this.store.delete(id, shardCount);
+        } catch (error) {
+          this.logger.error(
+            `Cannot ${resumable ? 'save' : 'delete'} the stored session of shard ${id}`,
+            error,
+          );
+        }
+      }),
+    );
+  }
+}
