@@ -65,3 +65,5 @@ export type {
   ListenerFilter,
   RefuseUpgradesOptions,
 } from './types.js';
+export { RedisServer, freePort } from './redis-server.js';
+export type { RedisServerOptions } from './redis-server.js';

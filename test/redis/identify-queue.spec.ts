@@ -7,7 +7,7 @@ import {
 } from '../../lib/gateway/index.js';
 import { RedisIdentifyQueue, type RedisIdentifyQueueOptions } from '../../lib/redis/index.js';
 import { FakeGateway } from '../../lib/testing/index.js';
-import { describeWithRedis, uniquePrefix, type RedisServer } from '../support/redis-server.js';
+import { describeWithRedis, uniquePrefix, type TestRedis } from '../support/redis-server.js';
 
 const WINDOW_MS = 400;
 const MARGIN_MS = 100;
@@ -21,7 +21,7 @@ function recordingLogger(): GatewayLogger & { lines: string[] } {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describeWithRedis('RedisIdentifyQueue (real redis-server)', (server: RedisServer) => {
+describeWithRedis('RedisIdentifyQueue (real redis-server)', (server: TestRedis) => {
   let gateway: FakeGateway;
   const queues: RedisIdentifyQueue[] = [];
 

@@ -7,7 +7,7 @@ import {
   RedisSessionStore,
   botIdFromToken,
 } from '../../lib/redis/index.js';
-import { describeWithRedis, uniquePrefix, type RedisServer } from '../support/redis-server.js';
+import { describeWithRedis, uniquePrefix, type TestRedis } from '../support/redis-server.js';
 
 const session: Session = {
   id: 'a1b2c3',
@@ -47,7 +47,7 @@ describe('Redis keys', () => {
   });
 });
 
-describeWithRedis('RedisSessionStore (real redis-server)', (server: RedisServer) => {
+describeWithRedis('RedisSessionStore (real redis-server)', (server: TestRedis) => {
   function store(options: { prefix?: string; ttlMs?: number; logger?: GatewayLogger } = {}) {
     const redis = server.client();
     return {
