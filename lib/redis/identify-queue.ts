@@ -22,6 +22,7 @@ import { botIdFromToken, DEFAULT_KEY_PREFIX, RedisKeys } from './keys.js';
 import { LongTimer } from './long-timer.js';
 import {
   BUDGET_SCRIPT,
+  CONFIRM_SCRIPT,
   FENCE_SCRIPT,
   GRANT_SCRIPT,
   LEAVE_SCRIPT,
@@ -141,7 +142,8 @@ const RETRY_MAX_MS = 5_000;
  *
  * - **Windows.** A grant sets the bucket's key with `SET PX` for `windowMs + identifyMarginMs`
  *   and leaves it to expire: Redis's clock times every window, so clock skew between machines
- *   does not matter.
+ *   does not matter. Once the shard has sent its IDENTIFY, the window starts again from that
+ *   moment, so a process stalled between grant and send does not shorten it.
  * - **Budget.** Read from GET /gateway/bot (`session_start_limit`) by one process when Redis
  *   holds none, and kept until `reset_after` (any length: the key expires in Redis, local
  *   waits are chained timers). Each grant checks the floor, decrements the budget and closes
@@ -524,6 +526,9 @@ export class RedisIdentifyQueue implements IdentifyQueue {
             `Identify granted to shard ${waiter.shardId} (bucket ${line.bucket}, ${remaining} session starts left)`,
           );
           waiter.resolve();
+          // The shard sends IDENTIFY in the promise callbacks of this grant; once they ran, the
+          // window starts again from that moment.
+          setImmediate(() => void this.confirm(line.bucket, waiter.shardId));
           return;
         }
       }
@@ -633,6 +638,28 @@ export class RedisIdentifyQueue implements IdentifyQueue {
       `${key}:seq`,
       this.keys.budget,
     ];
+  }
+
+  /** See CONFIRM_SCRIPT. Failures only log: the window set at the grant still stands. */
+  private async confirm(bucket: number, shardId: number): Promise<void> {
+    const key = this.keys.bucket(this.count as number, this.mc as number, bucket);
+    try {
+      const reply = await CONFIRM_SCRIPT.run(
+        this.redis,
+        [key],
+        [this.member, this.windowWithMarginMs],
+      );
+      if (reply === 0) {
+        this.logger.warn(
+          `Shard ${shardId}'s IDENTIFY left more than a window after its grant (this process was stalled); ` +
+            `another process already holds bucket ${bucket}, so Discord may see two IDENTIFYs of it within one window`,
+        );
+      }
+    } catch (error) {
+      this.logger.debug(
+        `Identify queue: cannot restart bucket ${bucket}'s window: ${describeError(error)}`,
+      );
+    }
   }
 
   private leave(line: Line): Promise<void> {

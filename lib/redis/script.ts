@@ -81,6 +81,30 @@ return {'granted', remaining - 1, length - 1}
 );
 
 /**
+ * Starts a granted bucket's window again when its IDENTIFY has left the process: a process that
+ * stalled between the grant and the send (a busy event loop) must not shorten the window that
+ * Discord sees. Sets the key again when it expired meanwhile.
+ *
+ * KEYS: bucket. ARGV: member, window + margin (ms).
+ * Replies: 1 (window restarted), 2 (it had expired: set again), 0 (another process holds it).
+ */
+export const CONFIRM_SCRIPT = new RedisScript(
+  'identifyConfirm',
+  `
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 2
+end
+return 0
+`,
+);
+
+/**
  * Marks the identify state of one shard count as present. When it was absent (first start, or
  * Redis lost its data), first closes every bucket for one window + margin: an IDENTIFY granted
  * through the lost state may have reached Discord moments ago. Stores max_concurrency when no

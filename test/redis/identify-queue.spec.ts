@@ -124,6 +124,26 @@ describeWithRedis('RedisIdentifyQueue (real redis-server)', (server: TestRedis) 
     expect(ta.order).toEqual([0, 2, 4, 6]);
   });
 
+  it('a process stalled between a grant and its IDENTIFY does not shorten the window: it starts again at the send', async () => {
+    await startGateway();
+    const prefix = uniquePrefix('stall');
+    const a = queue(prefix, { maxConcurrency: 1 });
+    const b = queue(prefix, { maxConcurrency: 1 });
+    await Promise.all([a.checkBudget(1), b.checkBudget(1)]);
+    await sleep(PACE_MS + 20);
+    let sentAt = 0;
+    await a.enqueue(0).then(() => {
+      // The event loop is busy for 300 ms before the IDENTIFY goes out.
+      const until = performance.now() + 300;
+      while (performance.now() < until);
+      sentAt = performance.now();
+    });
+    const t = track(b, [1]);
+    await t.all;
+    // Timed from the grant alone, the next one would come 200 ms after this IDENTIFY.
+    expect((t.grants.get(1) as number) - sentAt).toBeGreaterThanOrEqual(WINDOW_MS);
+  });
+
   it('an aborted wait leaves without using a window or the budget', async () => {
     await startGateway();
     const prefix = uniquePrefix('abort');
