@@ -7,7 +7,7 @@ import { subscribe } from 'node:diagnostics_channel';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { ClientConfig, ClientReport } from './common.js';
+import type { ClientConfig, ClientReport, OrchestratorMessage } from './common.js';
 
 const config = JSON.parse(process.argv[2]) as ClientConfig;
 
@@ -25,20 +25,37 @@ export interface Probe {
   readonly onEvent: () => void;
   /** Call when a shard delivers the end marker; the stream ends with the last shard's. */
   readonly onEnd: () => void;
+  /**
+   * The ceiling (f) calls this instead of decoding, for every message after its shard's
+   * halfway marker of the warmup (it decodes the handshake and the warmup's first half).
+   */
+  readonly onReceived: () => void;
   /** Which inflate/decode path the client reported. */
   path: string;
-  /** Messages the stream will carry, over all shards (end markers included); set at 'go'. */
-  expect: number;
-  /** Between 'go' and the end. */
-  running: boolean;
 }
 
-let delivered = 0;
-/** End markers seen in the current phase (one per shard). */
-let ends = 0;
-let warmed = false;
-let started = false;
-let ended = false;
+/**
+ * Where the run is: 0 the warmup's first half, 1 its second half, 2 warm, 3 the window, 4 done.
+ * Every field of {@link run} already changes during the warmup (at its halfway marker), so V8
+ * never compiles one in as a constant and deoptimizes the hot path when the window opens.
+ */
+const FIRST_HALF = 0;
+const SECOND_HALF = 1;
+const WARM = 2;
+const WINDOW = 3;
+const DONE = 4;
+
+const run = {
+  phase: FIRST_HALF,
+  /** End markers seen in this phase (one per shard). */
+  ends: 0,
+  /** Messages the ceiling counted, and how many it waits for (warmup's second half, window). */
+  received: 0,
+  target: 0,
+  delivered: 0,
+};
+/** Messages of the window, all shards, end markers included. */
+let windowMessages = 0;
 let cpuStart: NodeJS.CpuUsage = process.cpuUsage();
 let wallStart = 0;
 let wireStart = 0;
@@ -62,40 +79,53 @@ function send(report: ClientReport): void {
   process.send?.(report);
 }
 
+function secondHalf(): void {
+  run.phase = SECOND_HALF;
+  run.ends = 0;
+}
+
+/** The warmup's last end marker: JIT compilation and first-use costs are behind us. */
+function warm(): void {
+  run.phase = WARM;
+  send({ type: 'warm' });
+}
+
+function finish(): void {
+  run.phase = DONE;
+  const cpu = process.cpuUsage(cpuStart);
+  const wallMs = performance.now() - wallStart;
+  clearInterval(sampler);
+  sample();
+  send({
+    type: 'result',
+    delivered: run.delivered,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    sysMs: cpu.system / 1000,
+    wallMs,
+    peakRss,
+    peakHeap,
+    wireBytes: wireBytes() - wireStart,
+    path: probe.path,
+  });
+}
+
 export const probe: Probe = {
   onEvent: () => {
-    delivered++;
+    run.delivered++;
   },
   onEnd: () => {
-    if (++ends < config.shards) return;
-    if (!started) {
-      // The warmup's end markers: JIT compilation and first-use costs are behind us.
-      if (!warmed) send({ type: 'warm' });
-      warmed = true;
-      return;
-    }
-    if (ended) return;
-    ended = true;
-    probe.running = false;
-    const cpu = process.cpuUsage(cpuStart);
-    const wallMs = performance.now() - wallStart;
-    clearInterval(sampler);
-    sample();
-    send({
-      type: 'result',
-      delivered,
-      cpuMs: (cpu.user + cpu.system) / 1000,
-      sysMs: cpu.system / 1000,
-      wallMs,
-      peakRss,
-      peakHeap,
-      wireBytes: wireBytes() - wireStart,
-      path: probe.path,
-    });
+    if (++run.ends < config.shards) return;
+    if (run.phase === FIRST_HALF) secondHalf();
+    else if (run.phase === SECOND_HALF) warm();
+    else if (run.phase === WINDOW) finish();
+  },
+  onReceived: () => {
+    run.delivered++;
+    if (++run.received !== run.target) return;
+    if (run.phase === WINDOW) finish();
+    else warm();
   },
   path: '',
-  expect: 0,
-  running: false,
 };
 
 /** A client implementation: connects, and calls the probe for every event. */
@@ -131,13 +161,16 @@ if (config.mode === 'throughput') {
   });
 }
 
-process.on('message', (message: { type: string; expect?: number }) => {
-  if (message.type === 'go') {
-    delivered = 0;
-    ends = 0;
-    started = true;
-    probe.expect = message.expect ?? 0;
-    probe.running = true;
+process.on('message', (message: OrchestratorMessage) => {
+  if (message.type === 'prime') {
+    windowMessages = message.window;
+    run.target = message.secondHalf;
+  } else if (message.type === 'go') {
+    run.phase = WINDOW;
+    run.ends = 0;
+    run.received = 0;
+    run.target = windowMessages;
+    run.delivered = 0;
     peakHeap = 0;
     peakRss = 0;
     sample();

@@ -73,6 +73,24 @@ export interface ClientConfig {
   readonly mode: 'throughput' | 'idle' | 'startup';
 }
 
+/** Orchestrator -> client process. */
+export type OrchestratorMessage =
+  /**
+   * Before the warmup: what the ceiling (f) counts. Also the client's first IPC message, so
+   * that EventEmitter#emit takes that path (and is deoptimized by it) before the warmup, not
+   * at 'go'.
+   */
+  | {
+      type: 'prime';
+      /** Messages of the warmup's second half, all shards, the last end markers included. */
+      secondHalf: number;
+      /** Messages of the window, all shards, the end markers included. */
+      window: number;
+    }
+  /** Opens the window (the stream starts once the client answers 'going'). */
+  | { type: 'go' }
+  | { type: 'exit' };
+
 /** Client process -> orchestrator. */
 export type ClientReport =
   | { type: 'ready'; readyMs: number }
@@ -147,4 +165,13 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** What the bench writes beside each callgrind dump it keeps (`<dump>.json`), for breakdown.ts. */
+export interface DumpInfo {
+  readonly id: string;
+  /** Events of the window, over all shards. */
+  readonly events: number;
+  /** The client's JIT map (`--perf-basic-prof`), copied beside the dump, if there was one. */
+  readonly perfMap: string | null;
 }

@@ -15,6 +15,7 @@ import type {
   GatewayCommand,
   GatewayReply,
   GatewayStart,
+  OrchestratorMessage,
 } from './common.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -129,7 +130,12 @@ export class ClientProcess {
     }
   }
 
-  send(message: { type: string; expect?: number }): void {
+  /** The client's process id (also valgrind's, under callgrind). */
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  send(message: OrchestratorMessage): void {
     this.child.send(message);
   }
 

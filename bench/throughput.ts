@@ -7,13 +7,14 @@
  * To add a row, add it to {@link THROUGHPUT_ROWS}; a new client setting goes into
  * ClientConfig (common.ts) and the row's `client` field.
  */
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   median,
   type ClientConfig,
   type ClientKind,
   type Compression,
+  type DumpInfo,
   type GatewayReply,
   type GeneratedStats,
   type ThroughputResult,
@@ -265,6 +266,14 @@ async function measure(
   const timeoutMs = options.instructions ? 1_800_000 : 120_000;
   try {
     await client.next('ready', timeoutMs);
+    // The client's first IPC message otherwise arrives at 'go': EventEmitter#emit then takes a
+    // path it never took and is deoptimized, for every client, at the start of the window.
+    const half = options.warmup - Math.floor(options.warmup / 2);
+    client.send({
+      type: 'prime',
+      secondHalf: options.warmup > 0 ? (half + 1) * shards : 0,
+      window: (options.events + 1) * shards,
+    });
     await gateway.request({ type: 'prepare', connections: shards });
     await new Promise((resolve) => setTimeout(resolve, 300));
     if (options.warmup > 0) {
@@ -272,7 +281,7 @@ async function measure(
       await client.next('warm', timeoutMs);
     }
     if (options.instructions) await client.zeroInstructions();
-    client.send({ type: 'go', expect: (options.events + 1) * shards });
+    client.send({ type: 'go' });
     // Not a frame of the stream may reach the client before its window is open.
     await client.next('going', timeoutMs);
     const pumped = await gateway.request({ type: 'pump', phase: 'main', count: options.events });
@@ -284,10 +293,22 @@ async function measure(
       keepAs = join(options.callgrindOut, `${r.id}.${Date.now()}.callgrind`);
     }
     const instructions = options.instructions ? await client.instructions(keepAs) : null;
+    if (keepAs !== undefined) keepDumpInfo(keepAs, r.id, pumped.sent, client.pid);
     return { ...result, sent: pumped.sent, compression: pumped.compression, instructions };
   } finally {
     await client.exit();
   }
+}
+
+/** What breakdown.ts needs beside a kept dump: the row, its events, the client's JIT map. */
+function keepDumpInfo(dump: string, id: string, events: number, pid: number): void {
+  const jitMap = `/tmp/perf-${pid}.map`;
+  let perfMap: string | null = null;
+  if (existsSync(jitMap)) {
+    perfMap = `${dump}.map`;
+    copyFileSync(jitMap, perfMap);
+  }
+  writeFileSync(`${dump}.json`, JSON.stringify({ id, events, perfMap } satisfies DumpInfo));
 }
 
 function describeRun(result: Measured): string {
