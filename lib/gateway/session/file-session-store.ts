@@ -133,6 +133,8 @@ export class FileSessionStore implements SessionStore {
     for (const name of names) {
       const pid = name.startsWith(prefix) ? tempFilePid(name.slice(prefix.length)) : null;
       if (pid === null || (pid !== process.pid && isRunning(pid))) continue;
+      // Another store of this process (same file) may be writing it right now.
+      if (pid === process.pid && inFlight.has(join(folder, name))) continue;
       try {
         await rm(join(folder, name), { force: true });
         this.logger.warn(`Session file ${this.path}: deleted ${name}, left by an unfinished write`);
@@ -148,6 +150,7 @@ export class FileSessionStore implements SessionStore {
     const content: SessionFile = { version: 1, sessions };
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     const temp = `${this.path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    inFlight.add(join(dirname(this.path), basename(temp)));
     try {
       const file = await open(temp, 'wx', 0o600);
       try {
@@ -160,10 +163,18 @@ export class FileSessionStore implements SessionStore {
     } catch (error) {
       await rm(temp, { force: true });
       throw error;
+    } finally {
+      inFlight.delete(join(dirname(this.path), basename(temp)));
     }
     await syncFolder(dirname(this.path));
   }
 }
+
+/**
+ * Temp files this process is writing now, by path. A pid alone cannot tell them from the
+ * leftovers of a killed process that had the same pid (pid 1 in a container, say).
+ */
+const inFlight = new Set<string>();
 
 /** The pid in a temp file name's tail `<pid>.<12 hex digits>.tmp`, or `null` for any other name. */
 function tempFilePid(tail: string): number | null {
