@@ -8,7 +8,7 @@ import type { Session } from '../session/session.js';
 import { Shard, type ShardDeps } from '../shard/shard.js';
 import { shardIdForGuild } from './shard-routing.js';
 
-/** A gateway payload to send: opcode and data (PROTOCOL.md section 15). */
+/** A gateway payload to send: opcode and data (Discord docs: Gateway Events, Send Events). */
 export interface CommandPayload {
   readonly op: number;
   readonly d: unknown;
@@ -28,7 +28,7 @@ export interface ShardsPlan {
 
 /**
  * The shards a cluster runs, by id, and the bot's shard count: which shard a command goes to
- * (by id, or by guild: `(guild_id >> 22) % shardCount`, GW-SH-1), and what is done to all of
+ * (by id, or by guild: `(guild_id >> 22) % shardCount`, Discord docs: Gateway, Sharding), and what is done to all of
  * them at once (create, connect, set the event types, close).
  */
 export class ClusterShards {

@@ -25,8 +25,9 @@ import type { IdentifyQueue } from '../queue/identify-queue.js';
 import type { IdentifyQueueInsight } from '../queue/in-memory-queue.js';
 import type { GatewayBotInfo } from '../rest/gateway-bot.js';
 import { MemorySessionStore } from '../session/memory-session-store.js';
-import type { Session, SessionStore } from '../session/session.js';
+import type { Session } from '../session/session.js';
 import type { Shard, ShardInfo } from '../shard/shard.js';
+import type { ClusterDeps } from './cluster-deps.js';
 import { ClusterShards, type CommandPayload } from './cluster-shards.js';
 import { deferred } from './deferred.js';
 import { EventRouter } from './event-router.js';
@@ -50,42 +51,24 @@ import { StoredSessions } from './stored-sessions.js';
 
 export type { CommandPayload } from './cluster-shards.js';
 export type { ClusterProgress } from './progress.js';
-
-/** Collaborators of a {@link Cluster}; each has a default. */
-export interface ClusterDeps {
-  /** Shared by every shard, the identify queue and timeouts. Default {@link systemClock}. */
-  readonly clock?: Clock;
-  /** Default `consoleLogger('warn')`. */
-  readonly logger?: GatewayLogger;
-  /**
-   * Paces IDENTIFY for every shard. Default: an `InMemoryIdentifyQueue` built in `up()`
-   * from `maxConcurrency`, `identifyWindowMs`, `onBudgetExhausted` and the budget of
-   * GET /gateway/bot. An injected queue owns pacing and the budget: the cluster then asks
-   * GET /gateway/bot only for the `'recommended'` scheme.
-   */
-  readonly queue?: IdentifyQueue;
-  /** Where sessions survive a restart. Default {@link MemorySessionStore}. */
-  readonly sessionStore?: SessionStore;
-  /** Randomness for the shards' jitter. Default `Math.random`. */
-  readonly random?: () => number;
-}
+export type { ClusterDeps } from './cluster-deps.js';
 
 type Phase = 'idle' | 'starting' | 'up' | 'stopped';
 
-/** The close code of `downResumable()`: not 1000/1001, so the session stays resumable (GW-CL-1, GW-GT-2). */
+/** The close code of `downResumable()`: not 1000/1001, so the session stays resumable (Discord docs: Gateway, Disconnections). */
 const RESUMABLE_CLOSE_CODE = 4000;
 
 /**
- * Many shards, one event stream (DESIGN.md: Cluster; twilight-gateway's cluster).
+ * Many shards, one event stream, after twilight-gateway's cluster.
  *
  * - Shards: `'recommended'` (count and max_concurrency from GET /gateway/bot), a range
  *   `{ from, to, shardCount }` (inclusive), or `{ buckets, shardCount, maxConcurrency }`
- *   (GW-SH-4). The shards are created by {@link up}: before it, {@link shardIds} is empty.
+ *   (Discord docs: Gateway, Max Concurrency). The shards are created by {@link up}: before it, {@link shardIds} is empty.
  * - One {@link IdentifyQueue} and one {@link SessionStore} for every shard. RESUME bypasses
- *   the queue (GW-GT-13).
+ *   the queue.
  * - Events of every shard, tagged with `shardId`, through {@link addListener},
  *   {@link subscribe} and {@link events}; listeners are called in arrival order per shard.
- * - Commands to a shard by id, by guild (GW-SH-1) or to every shard.
+ * - Commands to a shard by id, by guild (Discord docs: Gateway, Sharding) or to every shard.
  *
  * Sessions: `downResumable()` stores every session; the next `up()` with the same store
  * resumes them. A stored session is a one-time handoff: it is deleted from the store once its
@@ -182,7 +165,7 @@ export class Cluster {
 
   /**
    * The shard id that receives the guild's events, `(guild_id >> 22) % shardCount`
-   * (GW-SH-1, GW-GT-17). It may be a shard another process runs.
+   * (Discord docs: Gateway, Sharding; ids exceed 2^53). It may be a shard another process runs.
    * @throws UnknownShardError while the shard count is unknown (`'recommended'` before {@link up});
    *   TypeError for a guild id that is not a snowflake string.
    */
@@ -245,7 +228,7 @@ export class Cluster {
   }
 
   /**
-   * Sends a payload through the shard that owns `guildId` (GW-SH-1).
+   * Sends a payload through the shard that owns `guildId` (Discord docs: Gateway, Sharding).
    * @throws (rejects) UnknownShardError when that shard runs in another process.
    */
   async commandForGuild(guildId: string, payload: CommandPayload): Promise<void> {
@@ -260,7 +243,7 @@ export class Cluster {
   }
 
   /**
-   * Op 3 Update Presence on one shard, or on every shard when `shardId` is omitted (GW-RL-4:
+   * Op 3 Update Presence on one shard, or on every shard when `shardId` is omitted (Discord docs: Gateway, Rate Limiting:
    * at most 5 per 20 s per shard). @throws (rejects) CommandError, UnknownShardError.
    */
   async updatePresence(data: GatewayPresenceUpdateData, shardId?: number): Promise<void> {
@@ -271,7 +254,7 @@ export class Cluster {
 
   /**
    * Op 8 Request Guild Members on the guild's shard, with a generated nonce (32 bytes,
-   * GW-GT-19). The returned request gathers the GUILD_MEMBERS_CHUNK answer; see
+   * Discord docs: Request Guild Members). The returned request gathers the GUILD_MEMBERS_CHUNK answer; see
    * {@link MemberRequest}. While any request waits, every shard decodes GUILD_MEMBERS_CHUNK and
    * RATE_LIMITED.
    *
@@ -292,7 +275,7 @@ export class Cluster {
    * Starts every shard and resolves when all are Active (then CLUSTER_READY is emitted).
    *
    * 1. GET /gateway/bot when needed (the `'recommended'` scheme, or no injected queue: the
-   *    default queue needs max_concurrency and the daily budget, PROTOCOL.md section 12).
+   *    default queue needs max_concurrency and the daily budget, Discord docs: Session Start Limit Object).
    * 2. Loads stored sessions for this shard count (another count's are never resumed).
    * 3. Checks the budget before any IDENTIFY: the shards without a stored session must fit in
    *    `remaining`, else IdentifyBudgetError (policy `'fail'`) or a logged wait for the reset
@@ -343,7 +326,7 @@ export class Cluster {
   }
 
   /**
-   * Ends every session (close 1000: the bot goes offline at once, GW-CL-1), deletes the stored
+   * Ends every session (close 1000: the bot goes offline at once, Discord docs: Gateway, Disconnections), deletes the stored
    * sessions, fails pending member requests with AbortedError and ends every events() iterator.
    * Never throws; a second call returns the first one's promise.
    */
@@ -352,7 +335,7 @@ export class Cluster {
   }
 
   /**
-   * Closes every shard with a non-1000 code so its session stays resumable (GW-CL-1, GW-GT-2),
+   * Closes every shard with a non-1000 code so its session stays resumable (Discord docs: Gateway, Disconnections),
    * saves the sessions to the store and returns them by shard id. A new cluster with the same
    * store resumes them on `up()` (within the few minutes Discord keeps them).
    */

@@ -20,9 +20,9 @@ import { EventTypeFlags } from '../events/event-type-flags.js';
 const MEMBER_REQUEST_FLAGS = EventTypeFlags.of(EventType.GuildMembersChunk, EventType.RateLimited);
 const DEFAULT_MEMBER_REQUEST_TIMEOUT_MS = 30_000;
 
-/** What `Cluster.requestGuildMembers` takes besides the guild id (op 8, PROTOCOL.md section 15). */
+/** What `Cluster.requestGuildMembers` takes besides the guild id (op 8, Discord docs: Gateway Events, Request Guild Members). */
 export interface MemberRequestOptions {
-  /** Username prefix; `''` with `limit: 0` asks for every member (GW-RL-5). Default `''` unless `userIds` is given. */
+  /** Username prefix; `''` with `limit: 0` asks for every member (Discord docs: Request Guild Members). Default `''` unless `userIds` is given. */
   readonly query?: string;
   /** Most members to return; `0` = no limit with `query: ''`. Default 0. */
   readonly limit?: number;
@@ -57,9 +57,9 @@ type RequestState = 'pending' | 'complete' | 'failed';
 
 /**
  * One Request Guild Members (op 8) and its answer: the GUILD_MEMBERS_CHUNK dispatches carrying
- * its nonce (GW-GT-19). Complete once `chunk_count` distinct chunks arrived (counted, not by
+ * its nonce (Discord docs: Request Guild Members). Complete once `chunk_count` distinct chunks arrived (counted, not by
  * `chunk_index == chunk_count - 1`). Fails with `MemberRequestRateLimitedError` on a
- * RATE_LIMITED answer (GW-RL-5), `GatewayTimeoutError` after `timeoutMs` without a chunk,
+ * RATE_LIMITED answer (Discord docs: Request Guild Members), `GatewayTimeoutError` after `timeoutMs` without a chunk,
  * `ProtocolError` on a chunk that is not the documented shape (its fields are counted and
  * gathered, so one malformed chunk would otherwise break or stall the whole answer), or the
  * shard's error when the command could not be sent or the cluster shut down.
@@ -206,7 +206,7 @@ export class MemberRequest implements AsyncIterable<GatewayGuildMembersChunkDisp
   }
 }
 
-/** What makes a chunk unusable, or `null` (PROTOCOL.md section 15: Guild Members Chunk). */
+/** What makes a chunk unusable, or `null` (Discord docs: Gateway Events, Guild Members Chunk). */
 function chunkProblem(chunk: unknown): string | null {
   const c = chunk as Partial<Record<keyof GatewayGuildMembersChunkDispatchData, unknown>> | null;
   if (typeof c !== 'object' || c === null) return 'is not an object';
@@ -244,7 +244,7 @@ export class MemberRequestRegistry {
   ) {}
 
   /**
-   * Registers a request with a generated nonce (32 bytes, GW-GT-19), then sends op 8 through
+   * Registers a request with a generated nonce (32 bytes, Discord docs: Request Guild Members), then sends op 8 through
    * `send`; a rejected send fails the request.
    */
   start(

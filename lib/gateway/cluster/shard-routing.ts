@@ -1,6 +1,6 @@
 /**
  * The shard that receives a guild's events: `(guild_id >> 22) % shardCount` in BigInt, since
- * snowflakes exceed 2^53 (PROTOCOL.md GW-SH-1, GW-GT-17).
+ * snowflakes exceed 2^53 (Discord docs: Gateway, Sharding).
  *
  * @param guildId a snowflake as a decimal string
  * @param shardCount total shards of the bot (>= 1)

@@ -13,8 +13,8 @@ import { fetchGatewayBot, type GatewayBotInfo } from '../rest/gateway-bot.js';
 
 /**
  * Whether a start asks GET /gateway/bot: for the `'recommended'` scheme (the shard count), and
- * for the default queue, which needs max_concurrency and the daily budget (PROTOCOL.md
- * section 12). An injected queue owns pacing and the budget.
+ * for the default queue, which needs max_concurrency and the daily budget (Discord docs: Session
+ * Start Limit Object). An injected queue owns pacing and the budget.
  */
 export function needsGatewayBot(
   config: ClusterConfig,
@@ -84,7 +84,7 @@ export function isInsight(queue: IdentifyQueue): queue is IdentifyQueue & Identi
 
 /**
  * Refuses before any IDENTIFY when the `needed` shards that must identify exceed the budget
- * (GW-ID-5): asks the queue when it can tell (`insight`), else compares with the remaining
+ * (Discord docs: Session Start Limit Object): asks the queue when it can tell (`insight`), else compares with the remaining
  * starts of GET /gateway/bot. Under the `'wait'` policy a shortfall is only logged.
  *
  * @throws IdentifyBudgetError under the `'fail'` policy
