@@ -119,8 +119,11 @@ describe('start-up progress of the sample (npm start, SHARDS=8)', () => {
       expect(bar).toHaveLength(30);
     }
     // The bar fills as shards become Active, with the identify queue's ETA while they wait.
+    // The first frame is drawn on the bar's first render tick, by which time the first identify
+    // window (4 shards) may already be Active; it can never be later than that window.
     const readies = frames.map((frame) => Number(frame[2]));
-    expect(readies[0]).toBe(0);
+    expect(readies[0]).toBeLessThanOrEqual(4);
+    expect(readies).toEqual([...readies].sort((a, b) => a - b));
     expect(readies).toContain(4);
     expect(readies.at(-1)).toBe(SHARDS);
     expect(frames.at(-1)![1]).toBe('█'.repeat(30));
