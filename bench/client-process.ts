@@ -201,7 +201,7 @@ function gc(): void {
   }
 }
 
-/** Makes `require('zlib-sync' | 'zstd-napi' | 'erlpack' | 'bufferutil')` fail, as on an install where they did not build. */
+/** Makes `require('zlib-sync' | 'zstd-napi' | 'bufferutil')` fail, as on an install where they did not build. */
 function hideNativeAddons(): void {
   const Module = createRequire(import.meta.url)('node:module') as {
     _load: (request: string, ...rest: unknown[]) => unknown;
@@ -211,7 +211,6 @@ function hideNativeAddons(): void {
     if (
       request === 'zlib-sync' ||
       request.startsWith('zstd-napi') ||
-      request === 'erlpack' ||
       request === 'bufferutil'
     ) {
       throw Object.assign(new Error(`Cannot find module '${request}'`), {

@@ -16,7 +16,7 @@ export type PresenceInput = Partial<Omit<GatewayPresenceUpdateData, 'status'>> &
 /** Transport compression (GW-URL-2, section 14). `'none'` sends no `compress` parameter. */
 export type Compression = 'zlib-stream' | 'zstd-stream' | 'none';
 
-/** Payload encoding (GW-URL-2). `'etf'` needs the optional `erlpack` dependency. */
+/** Payload encoding (GW-URL-2): `'json'`, or `'etf'` (decoded in TypeScript, with depth and size limits). */
 export type Encoding = 'json' | 'etf';
 
 /** The `properties` of IDENTIFY (PROTOCOL.md section 6). */
