@@ -44,6 +44,7 @@ import {
   gatewayUrlFor,
   isInsight,
   needsGatewayBot,
+  recommendedShardCount,
   reportingGrants,
 } from './startup.js';
 import { StoredSessions } from './stored-sessions.js';
@@ -377,7 +378,9 @@ export class Cluster {
       : null;
     this.checkNotStopped();
     const count =
-      scheme.kind === 'recommended' ? (gatewayBot as GatewayBotInfo).shards : scheme.shardCount;
+      scheme.kind === 'recommended'
+        ? recommendedShardCount(this.config, gatewayBot as GatewayBotInfo)
+        : scheme.shardCount;
     this.shards.count = count;
     const ids = shardIdsOf(scheme, count);
     const queue =
