@@ -53,7 +53,12 @@ describe('Shard with encoding etf against the FakeGateway (GW-EN-2, GW-EN-4)', (
     it(`identifies, heartbeats and receives dispatches with snowflakes as strings (${compression})`, async () => {
       h = await harness(
         { encodings: { etf: etfEncoder }, heartbeatIntervalMs: 100 },
-        { encoding: 'etf', compression, intents: ['Guilds', 'GuildMessages', 'MessageContent'] },
+        {
+          encoding: 'etf',
+          compression,
+          intents: ['Guilds', 'GuildMessages', 'MessageContent'],
+          limits: { commandWindowMs: 146 },
+        },
       );
       await h.shard.connect();
       const connection = h.gw.connections[0];
