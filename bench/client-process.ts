@@ -208,11 +208,7 @@ function hideNativeAddons(): void {
   };
   const load = Module._load;
   Module._load = function (request: string, ...rest: unknown[]) {
-    if (
-      request === 'zlib-sync' ||
-      request.startsWith('zstd-napi') ||
-      request === 'bufferutil'
-    ) {
+    if (request === 'zlib-sync' || request.startsWith('zstd-napi') || request === 'bufferutil') {
       throw Object.assign(new Error(`Cannot find module '${request}'`), {
         code: 'MODULE_NOT_FOUND',
       });

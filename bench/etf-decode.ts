@@ -40,9 +40,14 @@ const erlpack =
     ? null
     : (createRequire(`${compareWith}/`)('erlpack') as { unpack(data: Buffer): unknown });
 
-/** Median µs per payload of `decode` over `batches` timed passes through `inputs`. */
-function measure<T>(inputs: readonly T[], decode: (input: T) => unknown, batches = 15): number {
-  const perPass = Math.max(1, Math.ceil(2_000 / inputs.length));
+/** Median µs per payload of `decode` over `batches` timed batches of about 4 MB each. */
+function measure(
+  inputs: readonly Buffer[],
+  decode: (input: Buffer) => unknown,
+  batches = 15,
+): number {
+  const bytes = inputs.reduce((n, input) => n + input.length, 0);
+  const perPass = Math.max(1, Math.round(4_000_000 / bytes));
   for (let i = 0; i < perPass * 3; i++) for (const input of inputs) decode(input);
   const samples: number[] = [];
   for (let b = 0; b < batches; b++) {
