@@ -201,19 +201,14 @@ function gc(): void {
   }
 }
 
-/** Makes `require('zlib-sync' | 'zstd-napi' | 'erlpack' | 'bufferutil')` fail, as on an install where they did not build. */
+/** Makes `require('zlib-sync' | 'zstd-napi' | 'bufferutil')` fail, as on an install where they did not build. */
 function hideNativeAddons(): void {
   const Module = createRequire(import.meta.url)('node:module') as {
     _load: (request: string, ...rest: unknown[]) => unknown;
   };
   const load = Module._load;
   Module._load = function (request: string, ...rest: unknown[]) {
-    if (
-      request === 'zlib-sync' ||
-      request.startsWith('zstd-napi') ||
-      request === 'erlpack' ||
-      request === 'bufferutil'
-    ) {
+    if (request === 'zlib-sync' || request.startsWith('zstd-napi') || request === 'bufferutil') {
       throw Object.assign(new Error(`Cannot find module '${request}'`), {
         code: 'MODULE_NOT_FOUND',
       });

@@ -68,7 +68,7 @@ export interface ClientConfig {
   readonly shards: number;
   readonly maxConcurrency: number;
   readonly identifyWindowMs: number;
-  /** Pretend the optional native addons (zlib-sync, erlpack, bufferutil) are not installed. */
+  /** Pretend the optional native addons (zlib-sync, zstd-napi, bufferutil) are not installed. */
   readonly noNative: boolean;
   readonly mode: 'throughput' | 'idle' | 'startup';
 }

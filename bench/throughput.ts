@@ -63,7 +63,7 @@ export const THROUGHPUT_ROWS: readonly ThroughputRow[] = [
   row('a-none-4', '(a) Cluster, listener', 'cluster', 'none', 'library', FOUR),
   row('b-none-4', '(b) Nest, handler per type', 'nest', 'none', 'library', FOUR),
   row('c-none-4', '(c) @discordjs/ws', 'djs-none', 'none', 'djs', FOUR),
-  row('a-none-etf', '(a) Cluster, ETF (erlpack)', 'cluster', 'none', 'other', {
+  row('a-none-etf', '(a) Cluster, ETF', 'cluster', 'none', 'other', {
     client: { encoding: 'etf' },
   }),
   row('a-none-filtered', '(a) Cluster, MESSAGE_CREATE only', 'cluster', 'none', 'other', {
@@ -103,7 +103,7 @@ export const THROUGHPUT_ROWS: readonly ThroughputRow[] = [
   row('a-zlib-filtered', '(a) Cluster, MESSAGE_CREATE only', 'cluster', 'zlib-stream', 'other', {
     client: { filtered: true },
   }),
-  row('a-zlib-etf', '(a) Cluster, ETF (erlpack)', 'cluster', 'zlib-stream', 'other', {
+  row('a-zlib-etf', '(a) Cluster, ETF', 'cluster', 'zlib-stream', 'other', {
     client: { encoding: 'etf' },
   }),
 

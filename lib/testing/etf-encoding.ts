@@ -3,7 +3,7 @@ import type { PayloadEncoder } from './encoding.js';
 /**
  * `encoding=etf` for the FakeGateway (PROTOCOL.md GW-EN-2, GW-GT-16): Erlang External Term
  * Format, written and read here in plain TypeScript (no native addon, and no code shared with
- * the client, whose ETF path uses erlpack).
+ * the client's own ETF reader and writer).
  *
  * Server payloads are encoded as Discord does: maps with binary keys, strings as binaries,
  * `null`/booleans as the (latin1) atoms `nil`/`true`/`false`, and every snowflake-looking string
@@ -164,7 +164,7 @@ class Writer {
     this.length += this.buffer.write(text, this.length, 'utf8');
   }
 
-  /** SMALL_ATOM_EXT (latin1), which every ETF reader knows (erlpack has no SMALL_ATOM_UTF8_EXT). */
+  /** SMALL_ATOM_EXT (latin1), which every ETF reader knows (some readers lack SMALL_ATOM_UTF8_EXT). */
   private atom(name: string): void {
     this.u8(SMALL_ATOM_EXT);
     this.u8(name.length);

@@ -181,7 +181,10 @@ export function handleIdentify(
   entry.sessionId = session.id;
   ctx.record.add('identifies', entry);
   const echoShard = d.shard !== undefined;
-  afterHandshake(connection, () => startSession(ctx, connection, session, echoShard));
+  afterHandshake(connection, () => {
+    startSession(ctx, connection, session, echoShard);
+    if (connection.session === session) misbehaveAfterHandshake(connection);
+  });
 }
 
 /** Runs `send` after the connection's READY delay, or never when READY is withheld. */
@@ -222,6 +225,24 @@ function startSession(
     else if (settings.unavailableAs === 'GUILD_DELETE')
       session.append('GUILD_DELETE', { id: guild.id, unavailable: true });
     else session.append('GUILD_CREATE', { id: guild.id, unavailable: true });
+  }
+}
+
+/** The connection script's `afterHandshake` fault, if any. */
+function misbehaveAfterHandshake(connection: ProtocolConnection): void {
+  switch (connection.connectionScript.afterHandshake) {
+    case 'close':
+      connection.close(GatewayCloseCodes.UnknownError, 'scripted close after the handshake');
+      return;
+    case 'reconnect':
+      connection.send({ op: GatewayOpcodes.Reconnect, d: null });
+      return;
+    case 'drop':
+      connection.terminate();
+      return;
+    case 'bad-frame':
+      connection.sendRaw('{"op":0,"t":"MESSAGE_CREATE",');
+      return;
   }
 }
 
@@ -321,5 +342,6 @@ export function handleResume(
       ctx.settings.trace ? { _trace: ['["fake-gateway-resume",{"micros":0.0}]'] } : {},
     );
     ctx.record.touch();
+    misbehaveAfterHandshake(connection);
   });
 }

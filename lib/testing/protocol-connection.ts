@@ -35,6 +35,10 @@ export interface ProtocolConnection extends SessionLink {
   detach(): void;
   /** Closes with a close frame carrying `code`. */
   close(code: number, reason?: string): void;
+  /** Drops the TCP connection with no close frame. */
+  terminate(): void;
+  /** Sends `data` as it is (through the compressor). */
+  sendRaw(data: string): void;
   /** Schedules work that must die with this connection. */
   schedule(callback: () => void, delayMs: number): void;
 }

@@ -46,6 +46,14 @@ export interface ConnectionScript {
    */
   splitParts?: number;
   splitAs?: 'messages' | 'fragments';
+  /**
+   * Misbehave right after the handshake succeeded (READY and its GUILD_CREATEs, or the replay
+   * and RESUMED, went out): `'close'` closes with 4000, `'reconnect'` sends op 7, `'drop'` drops
+   * the TCP connection, `'bad-frame'` sends invalid JSON. Set on `FakeGatewayOptions.connection`
+   * it hits every connection: a gateway or middlebox that a client would reconnect to in a tight
+   * loop if it trusted READY or RESUMED as proof of a healthy connection. Default none.
+   */
+  afterHandshake?: 'close' | 'reconnect' | 'drop' | 'bad-frame';
 }
 
 /** Options of `FakeGateway.start()`. Every field is optional. */

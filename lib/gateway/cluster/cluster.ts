@@ -45,6 +45,7 @@ import {
   gatewayUrlFor,
   isInsight,
   needsGatewayBot,
+  recommendedShardCount,
   reportingGrants,
 } from './startup.js';
 import { StoredSessions } from './stored-sessions.js';
@@ -360,7 +361,9 @@ export class Cluster {
       : null;
     this.checkNotStopped();
     const count =
-      scheme.kind === 'recommended' ? (gatewayBot as GatewayBotInfo).shards : scheme.shardCount;
+      scheme.kind === 'recommended'
+        ? recommendedShardCount(this.config, gatewayBot as GatewayBotInfo)
+        : scheme.shardCount;
     this.shards.count = count;
     const ids = shardIdsOf(scheme, count);
     const queue =

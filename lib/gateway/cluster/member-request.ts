@@ -283,18 +283,28 @@ export class MemberRequestRegistry {
     return request;
   }
 
-  /** A GUILD_MEMBERS_CHUNK of any shard: fed to the request its nonce names, if any. */
+  /**
+   * A GUILD_MEMBERS_CHUNK of any shard, as the gateway sent it: fed to the request its nonce
+   * names, if any (the request judges the rest of its shape).
+   */
   onChunk(chunk: GatewayGuildMembersChunkDispatchData): void {
-    if (chunk.nonce === undefined) return;
-    this.pending.get(chunk.nonce)?.handleChunk(chunk);
+    const nonce = (chunk as { nonce?: unknown } | null)?.nonce;
+    if (typeof nonce !== 'string') return;
+    this.pending.get(nonce)?.handleChunk(chunk);
   }
 
-  /** A RATE_LIMITED of shard `shardId`: an op 8 one fails the request it answers. */
+  /**
+   * A RATE_LIMITED of shard `shardId`, as the gateway sent it: an op 8 one fails the request it
+   * answers. One without `meta` (or not an object at all) matches no request; it never throws,
+   * so the cluster's listeners still receive it.
+   */
   onRateLimited(shardId: number, data: GatewayRateLimitedDispatchData): void {
-    if (data.opcode !== 8) return;
-    const meta = data.meta as { guild_id?: string; nonce?: string };
-    let request = meta.nonce === undefined ? undefined : this.pending.get(meta.nonce);
-    if (request === undefined && meta.nonce === undefined) {
+    const raw = data as Partial<Record<keyof GatewayRateLimitedDispatchData, unknown>> | null;
+    if (raw?.opcode !== 8 || typeof raw.meta !== 'object' || raw.meta === null) return;
+    const meta = raw.meta as { guild_id?: unknown; nonce?: unknown };
+    const nonce = typeof meta.nonce === 'string' ? meta.nonce : undefined;
+    let request = nonce === undefined ? undefined : this.pending.get(nonce);
+    if (request === undefined && nonce === undefined) {
       // Without a nonce the answer can only be matched by guild: the oldest request for it.
       for (const candidate of this.pending.values()) {
         if (candidate.shardId === shardId && candidate.guildId === meta.guild_id) {
@@ -303,7 +313,8 @@ export class MemberRequestRegistry {
         }
       }
     }
-    request?.fail(new MemberRequestRateLimitedError(request.guildId, data.retry_after, meta.nonce));
+    const retryAfter = Number.isFinite(raw.retry_after) ? (raw.retry_after as number) : 0;
+    request?.fail(new MemberRequestRateLimitedError(request.guildId, retryAfter, nonce));
   }
 
   /** Fails every pending request with ShardClosedError (the cluster is shutting down). */

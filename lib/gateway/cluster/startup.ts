@@ -1,6 +1,6 @@
 import type { Clock } from '../clock/clock.js';
 import type { ClusterConfig } from '../config/index.js';
-import { IdentifyBudgetError } from '../errors/errors.js';
+import { ConfigError, IdentifyBudgetError } from '../errors/errors.js';
 import type { GatewayLogger } from '../logger.js';
 import type { IdentifyQueue } from '../queue/identify-queue.js';
 import { InMemoryIdentifyQueue, type IdentifyQueueInsight } from '../queue/in-memory-queue.js';
@@ -46,6 +46,27 @@ export async function fetchGatewayBotFor(
       `${limit.remaining}/${limit.total} session starts left`,
   );
   return gatewayBot;
+}
+
+/**
+ * The shard count of the `'recommended'` scheme: GET /gateway/bot's, within
+ * `maxRecommendedShards`. Past it nothing is created: 100,000 shards in one process took 4 GB
+ * and blocked the event loop for over a minute.
+ *
+ * @throws ConfigError when the recommendation is over `maxRecommendedShards`
+ */
+export function recommendedShardCount(config: ClusterConfig, gatewayBot: GatewayBotInfo): number {
+  const max = config.maxRecommendedShards;
+  if (gatewayBot.shards <= max) return gatewayBot.shards;
+  throw new ConfigError([
+    {
+      path: 'maxRecommendedShards',
+      rule:
+        `GET /gateway/bot recommends ${gatewayBot.shards} shards, more than ${max} in one process; ` +
+        'raise maxRecommendedShards, or split the bot across processes with ' +
+        'shards: { from, to, shardCount } or { buckets, shardCount, maxConcurrency }',
+    },
+  ]);
 }
 
 /**

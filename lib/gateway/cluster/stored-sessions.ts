@@ -1,7 +1,7 @@
 import { checkResumeUrl } from '../config/rules.js';
 import { describeError } from '../errors/errors.js';
 import type { GatewayLogger } from '../logger.js';
-import type { Session, SessionStore } from '../session/session.js';
+import { sessionProblem, type Session, type SessionStore } from '../session/session.js';
 
 /**
  * The cluster's sessions in its {@link SessionStore}, keyed by shard id and shard count (another
@@ -44,10 +44,15 @@ export class StoredSessions {
       return null;
     }
     if (session === null) return null;
-    const checked = checkResumeUrl(session.resumeUrl, gatewayUrl, this.allowInsecureGateway);
-    if ('url' in checked) return session;
+    // A store shared with other processes, or a custom one, may hand back anything.
+    const problem = sessionProblem(session);
+    const checked =
+      problem === null
+        ? checkResumeUrl(session.resumeUrl, gatewayUrl, this.allowInsecureGateway)
+        : null;
+    if (checked !== null && 'url' in checked) return session;
     this.logger.warn(
-      `The stored session of shard ${id} is unusable (resumeUrl ${checked.rule}); it is deleted and the shard identifies`,
+      `The stored session of shard ${id} is unusable (${checked === null ? problem : `resumeUrl ${checked.rule}`}); it is deleted and the shard identifies`,
     );
     await this.store.delete(id, shardCount).catch((error: unknown) => {
       this.logger.error(`Cannot delete the stored session of shard ${id}`, error);

@@ -7,5 +7,6 @@ export { ZstdNapiInflater, loadZstdNapi } from './zstd-napi-inflater.js';
 export { peekHeader, type PayloadHeader } from './peek-header.js';
 export type { PayloadEncoding } from './payload-encoding.js';
 export { decodeJson, jsonEncoding } from './json-encoding.js';
-export { createEtfEncoding, loadErlpack } from './etf-encoding.js';
+export { createEtfEncoding } from './etf-encoding.js';
+export { decodeEtf, encodeEtf, type EtfLimits } from './etf.js';
 export { dispatchTypeHint } from './dispatch-hint.js';

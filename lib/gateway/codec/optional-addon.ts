@@ -1,7 +1,7 @@
 import { addonRequire } from './addon-require.cjs';
 
 /**
- * A loader of an optional native dependency (zlib-sync, zstd-napi, erlpack, bufferutil): it
+ * A loader of an optional native dependency (zlib-sync, zstd-napi, bufferutil): it
  * requires `id` once, on first call, and returns the module, or `null` for good when it is
  * not installed or did not build. The package works without each of them, slower.
  */

@@ -133,6 +133,7 @@ export function normalizeClusterOptions(input: ClusterOptions): ClusterConfig {
     identifyWindowMs: options.identifyWindowMs ?? DEFAULTS.identifyWindowMs,
     onBudgetExhausted: (options.onBudgetExhausted ?? DEFAULTS.onBudgetExhausted) as 'fail' | 'wait',
     guildsReadyTimeoutMs,
+    maxRecommendedShards: options.maxRecommendedShards ?? DEFAULTS.maxRecommendedShards,
   });
 }
 

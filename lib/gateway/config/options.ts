@@ -16,7 +16,7 @@ export type PresenceInput = Partial<Omit<GatewayPresenceUpdateData, 'status'>> &
 /** Transport compression (GW-URL-2, section 14). `'none'` sends no `compress` parameter. */
 export type Compression = 'zlib-stream' | 'zstd-stream' | 'none';
 
-/** Payload encoding (GW-URL-2). `'etf'` needs the optional `erlpack` dependency. */
+/** Payload encoding (GW-URL-2): `'json'`, or `'etf'` (decoded in TypeScript, with depth and size limits). */
 export type Encoding = 'json' | 'etf';
 
 /** The `properties` of IDENTIFY (PROTOCOL.md section 6). */
@@ -46,6 +46,13 @@ export interface ReconnectOptions {
   maxDelayMs: number;
   /** Failed connects to the resume URL before falling back to the base URL (GW-GT-1). Default 3. */
   resumeUrlFailures: number;
+  /**
+   * How long (ms) a connection must stay Active before the backoff starts over, so that the
+   * next drop reconnects at once. Until then every drop waits longer, up to `maxDelayMs`: a
+   * gateway that closes each connection right after READY or RESUMED gets a few connections a
+   * minute, not a storm. Default 60 000.
+   */
+  stableAfterMs: number;
 }
 
 /** The random wait before re-identifying after op 9 `d:false` (GW-GT-4), in ms. */
@@ -58,9 +65,15 @@ export interface InvalidSessionDelay {
 
 /** Size caps (bytes) and the send budget per connection (GW-RL-1, GW-GT-12, GW-GT-14). */
 export interface Limits {
-  /** Largest WebSocket frame accepted, in bytes. Default 512 MiB. */
+  /**
+   * Largest WebSocket frame accepted, in bytes: 64 KiB to 1 GiB. Default 128 MiB, far above
+   * any real READY or GUILD_CREATE (defaults.ts says how it was chosen).
+   */
   maxFrameBytes: number;
-  /** Largest inflated message accepted (decompression bomb cap), in bytes. Default 512 MiB. */
+  /**
+   * Largest inflated message accepted (decompression bomb cap), in bytes: 64 KiB to 1 GiB.
+   * Default 128 MiB.
+   */
   maxInflatedBytes: number;
   /** Payloads per window and connection, heartbeats included; 1..120. Default 120. */
   commandsPerWindow: number;
@@ -152,6 +165,13 @@ export interface ClusterOptions extends CommonOptions {
   onBudgetExhausted?: 'fail' | 'wait';
   /** Alias of `timeouts.guildsReadyMs` for the cluster's all-guilds-ready event. Default 15 000. */
   guildsReadyTimeoutMs?: number;
+  /**
+   * Most shards the `'recommended'` scheme starts in this process (1 to 65 536). A larger count
+   * from GET /gateway/bot fails `up()` with a ConfigError instead of creating them all: raise
+   * this, or split the bot across processes with `{ from, to, shardCount }` or `{ buckets, ... }`.
+   * Default 2 500.
+   */
+  maxRecommendedShards?: number;
 }
 
 /** Normalized options shared by {@link ShardConfig} and {@link ClusterConfig}: frozen, all defaults filled. */
@@ -204,4 +224,5 @@ export interface ClusterConfig extends CommonConfig {
   readonly onBudgetExhausted: 'fail' | 'wait';
   /** Same value as `timeouts.guildsReadyMs`. */
   readonly guildsReadyTimeoutMs: number;
+  readonly maxRecommendedShards: number;
 }

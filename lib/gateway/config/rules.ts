@@ -66,12 +66,14 @@ export function IntAtLeast(min: number, message?: string): PropertyDecorator {
   );
 }
 
-/** A timer length: a positive integer of milliseconds that setTimeout can honour. */
-export function Millis(): PropertyDecorator {
+/** A timer length: an integer of milliseconds in `[min, max]` (default 1 to what setTimeout honours). */
+export function Millis(max = MAX_TIMER_MS, min = 1): PropertyDecorator {
   return IntInRange(
-    1,
-    MAX_TIMER_MS,
-    `must be a positive integer of milliseconds (at most ${MAX_TIMER_MS})`,
+    min,
+    max,
+    min === 1
+      ? `must be a positive integer of milliseconds (at most ${max})`
+      : `must be an integer of milliseconds between ${min} and ${max}`,
   );
 }
 

@@ -1,14 +1,13 @@
 import type { ValidationArguments } from 'class-validator';
 import { Allow, ValidateIf } from 'class-validator';
 import { EventTypeFlags } from '../events/event-type-flags.js';
-import { DEFAULTS } from './defaults.js';
+import { DEFAULTS, RANGES } from './defaults.js';
 import {
   All,
   Bool,
   IntAtLeast,
   IntInRange,
   Millis,
-  MAX_TIMER_MS,
   Nested,
   NestedArray,
   NonEmptyString,
@@ -21,6 +20,7 @@ import {
   checkSessionResumeUrl,
   isInteger,
 } from './rules.js';
+import { MAX_RESUME_URL_LENGTH, sessionIdProblem } from '../session/session.js';
 import { Token } from './token.js';
 
 /*
@@ -30,6 +30,11 @@ import { Token } from './token.js';
  */
 
 const BOT_PREFIX = /^bot /i;
+/**
+ * Longest token accepted. Discord's are about 70 characters; the bound keeps IDENTIFY and
+ * RESUME far below the gateway's 4096-byte payload limit.
+ */
+const MAX_TOKEN_LENGTH = 256;
 
 /** The rule a token breaks (GW-GT-20), or `null`. Never includes the token. */
 export function tokenProblem(value: unknown): string | null {
@@ -40,6 +45,7 @@ export function tokenProblem(value: unknown): string | null {
   if (raw.length === 0) return 'must contain the token after the "Bot " prefix';
   if (BOT_PREFIX.test(raw)) return 'must have at most one "Bot " prefix';
   if (/\s/.test(raw)) return 'must not contain whitespace (check for a trailing newline)';
+  if (raw.length > MAX_TOKEN_LENGTH) return `must be at most ${MAX_TOKEN_LENGTH} characters`;
   return null;
 }
 
@@ -123,6 +129,11 @@ export class PresenceSchema {
   afk?: boolean;
 }
 
+/** A shard count: 1 to {@link RANGES.maxShardCount}. */
+function ShardCount(): PropertyDecorator {
+  return IntInRange(1, RANGES.maxShardCount);
+}
+
 /** At least the sibling option `key` (its default when absent); skipped while that one is invalid. */
 function AtLeastSibling(key: string, fallback: number): PropertyDecorator {
   return Rule('atLeastSibling', `must be >= ${key}`, (v, args) => {
@@ -143,53 +154,70 @@ class IdentifyPropertiesSchema {
 }
 
 class TimeoutsSchema {
-  @All(Optional(), Millis())
+  @All(Optional(), Millis(RANGES.maxTimeoutMs))
   connectMs?: number;
 
-  @All(Optional(), Millis())
+  @All(Optional(), Millis(RANGES.maxTimeoutMs))
   helloMs?: number;
 
-  @All(Optional(), Millis())
+  @All(Optional(), Millis(RANGES.maxTimeoutMs))
   readyMs?: number;
 
-  @All(Optional(), Millis())
+  @All(Optional(), Millis(RANGES.maxTimeoutMs))
   guildsReadyMs?: number;
 }
 
 class ReconnectSchema {
-  @All(Optional(), Millis())
+  @All(Optional(), Millis(RANGES.maxDelayMs))
   baseDelayMs?: number;
 
-  @All(Optional(), Millis(), AtLeastSibling('baseDelayMs', DEFAULTS.reconnect.baseDelayMs))
+  @All(
+    Optional(),
+    Millis(RANGES.maxBackoffMs),
+    AtLeastSibling('baseDelayMs', DEFAULTS.reconnect.baseDelayMs),
+  )
   maxDelayMs?: number;
 
   @All(Optional(), IntInRange(1, 1_000))
   resumeUrlFailures?: number;
+
+  @All(Optional(), Millis(RANGES.maxTimeoutMs))
+  stableAfterMs?: number;
 }
 
+const DELAY_RULE = `must be an integer of milliseconds between 0 and ${RANGES.maxDelayMs}`;
+
 class InvalidSessionDelaySchema {
-  @All(Optional(), IntInRange(0, MAX_TIMER_MS, 'must be an integer of milliseconds >= 0'))
+  @All(Optional(), IntInRange(0, RANGES.maxDelayMs, DELAY_RULE))
   min?: number;
 
   @All(
     Optional(),
-    IntInRange(0, MAX_TIMER_MS, 'must be an integer of milliseconds >= 0'),
+    IntInRange(0, RANGES.maxDelayMs, DELAY_RULE),
     AtLeastSibling('min', DEFAULTS.invalidSessionDelayMs.min),
   )
   max?: number;
 }
 
+const MESSAGE_CAP_RULE = `must be an integer of bytes between ${RANGES.minMessageCapBytes} (64 KiB) and ${RANGES.maxMessageCapBytes} (1 GiB)`;
+
 class LimitsSchema {
-  @All(Optional(), IntAtLeast(1, 'must be a positive integer of bytes'))
+  @All(
+    Optional(),
+    IntInRange(RANGES.minMessageCapBytes, RANGES.maxMessageCapBytes, MESSAGE_CAP_RULE),
+  )
   maxFrameBytes?: number;
 
-  @All(Optional(), IntAtLeast(1, 'must be a positive integer of bytes'))
+  @All(
+    Optional(),
+    IntInRange(RANGES.minMessageCapBytes, RANGES.maxMessageCapBytes, MESSAGE_CAP_RULE),
+  )
   maxInflatedBytes?: number;
 
   @All(Optional(), IntInRange(2, 120, 'must be an integer between 2 and 120 (GW-RL-1)'))
   commandsPerWindow?: number;
 
-  @All(Optional(), Millis())
+  @All(Optional(), Millis(RANGES.maxCommandWindowMs))
   commandWindowMs?: number;
 
   @All(
@@ -207,14 +235,25 @@ class LimitsSchema {
 }
 
 class SessionSchema {
-  @NonEmptyString()
+  @Rule(
+    'sessionId',
+    (args) => sessionIdProblem(args.value) ?? '',
+    (v) => sessionIdProblem(v) === null,
+  )
   id!: string;
 
   @IntAtLeast(0)
   sequence!: number;
 
   // ws: to a non-loopback host is judged in normalize.ts, where allowInsecureGateway is known.
-  @UrlRule('resumeUrl', checkSessionResumeUrl, () => true)
+  @All(
+    Rule(
+      'resumeUrlLength',
+      `must be at most ${MAX_RESUME_URL_LENGTH} characters`,
+      (v) => typeof v !== 'string' || v.length <= MAX_RESUME_URL_LENGTH,
+    ),
+    UrlRule('resumeUrl', checkSessionResumeUrl, () => true),
+  )
   resumeUrl!: string;
 }
 
@@ -277,7 +316,7 @@ export class CommonOptionsSchema {
   @All(Optional(), NonEmptyString('must be a non-empty file path'))
   recordTo?: string;
 
-  @All(Optional(), IntAtLeast(1))
+  @All(Optional(), IntInRange(1, RANGES.maxBufferSize))
   bufferSize?: number;
 }
 
@@ -292,7 +331,7 @@ export class ShardOptionsSchema extends CommonOptionsSchema {
   )
   shardId?: number;
 
-  @All(Optional(), IntAtLeast(1))
+  @All(Optional(), ShardCount())
   shardCount?: number;
 
   @All(Optional(), Nested(PresenceSchema, 'must be a presence object'))
@@ -317,7 +356,7 @@ class ShardRangeSchema {
   )
   to!: number;
 
-  @IntAtLeast(1)
+  @ShardCount()
   shardCount!: number;
 }
 
@@ -347,10 +386,10 @@ class ShardBucketsSchema {
   )
   buckets!: number[];
 
-  @IntAtLeast(1)
+  @ShardCount()
   shardCount!: number;
 
-  @IntAtLeast(1)
+  @IntInRange(1, RANGES.maxConcurrency)
   maxConcurrency!: number;
 }
 
@@ -382,7 +421,7 @@ export class ClusterOptionsSchema extends CommonOptionsSchema {
 
   @All(
     Optional(),
-    IntAtLeast(1),
+    IntInRange(1, RANGES.maxConcurrency),
     Rule('maxConcurrency', 'must equal shards.maxConcurrency when both are given', (v, args) => {
       const shards = field<Record<string, unknown>>(args, 'shards');
       return (
@@ -395,12 +434,15 @@ export class ClusterOptionsSchema extends CommonOptionsSchema {
   )
   maxConcurrency?: number;
 
-  @All(Optional(), Millis())
+  @All(Optional(), Millis(RANGES.maxIdentifyWindowMs))
   identifyWindowMs?: number;
 
   @All(Optional(), OneOf(['fail', 'wait']))
   onBudgetExhausted?: string;
 
-  @All(Optional(), Millis())
+  @All(Optional(), Millis(RANGES.maxTimeoutMs))
   guildsReadyTimeoutMs?: number;
+
+  @All(Optional(), ShardCount())
+  maxRecommendedShards?: number;
 }

@@ -9,7 +9,7 @@ import {
 } from '../errors/errors.js';
 import { EventType } from '../events/event-type.js';
 import type { IdentifyQueue } from '../queue/identify-queue.js';
-import type { Session } from '../session/session.js';
+import { sessionIdProblem, type Session } from '../session/session.js';
 import { closeCodePolicy, type CloseAction } from './close-codes.js';
 import { serializePayload } from './commands.js';
 import type { Connection } from './connection.js';
@@ -37,6 +37,19 @@ const PRIVILEGED_INTENTS: readonly [string, number][] = [
   ['GuildPresences', GatewayIntentBits.GuildPresences],
   ['MessageContent', GatewayIntentBits.MessageContent],
 ];
+
+/**
+ * The shortest HELLO `heartbeat_interval` a shard accepts, in ms: heartbeats may take at most
+ * half of the send budget (`limits.commandsPerWindow` per `limits.commandWindowMs`, GW-RL-1).
+ * With the defaults 1 000 ms; Discord's is 41 250. A test gateway with a short interval and a
+ * send window shrunk in proportion (README: Testing) stays well above it.
+ */
+export function minHeartbeatIntervalMs(limits: {
+  readonly commandsPerWindow: number;
+  readonly commandWindowMs: number;
+}): number {
+  return Math.ceil((2 * limits.commandWindowMs) / limits.commandsPerWindow);
+}
 
 /**
  * The handshake and session policy of a shard (PROTOCOL.md sections 3-9):
@@ -110,17 +123,19 @@ export class Handshake {
       return;
     }
     const interval = (d as { heartbeat_interval?: unknown } | null)?.heartbeat_interval;
-    // Above MAX_TIMER_MS a timer fires at once (Node clamps it to 1 ms): a heartbeat storm.
+    const minInterval = minHeartbeatIntervalMs(config.limits);
+    // Above MAX_TIMER_MS a timer fires at once (Node clamps it to 1 ms): a heartbeat storm; so
+    // does a tiny interval, which also spends the send budget on heartbeats alone.
     if (
       typeof interval !== 'number' ||
       !Number.isFinite(interval) ||
-      interval <= 0 ||
+      interval < minInterval ||
       interval > MAX_TIMER_MS
     ) {
       this.ctx.link.badFrame(
         conn,
         new ProtocolError(
-          `HELLO without a heartbeat_interval in (0, ${MAX_TIMER_MS}] ms; reconnecting`,
+          `HELLO without a heartbeat_interval in [${minInterval}, ${MAX_TIMER_MS}] ms; reconnecting`,
         ),
       );
       return;
@@ -150,7 +165,11 @@ export class Handshake {
       this.ctx.clock,
       interval,
       this.ctx.random,
-      { sendHeartbeat: () => this.sendHeartbeat(conn), onZombie: () => this.onZombie(conn) },
+      {
+        sendHeartbeat: () =>
+          this.ctx.link.guard(conn, 'a heartbeat', () => this.sendHeartbeat(conn)),
+        onZombie: () => this.ctx.link.guard(conn, 'a zombie check', () => this.onZombie(conn)),
+      },
       this.latency,
     );
     conn.heartbeat.frameSinceBeat = true;
@@ -159,29 +178,39 @@ export class Handshake {
     else this.identify(conn);
   }
 
+  /**
+   * Whether `conn` may take a READY: it sent IDENTIFY. A READY before IDENTIFY, or on a
+   * connection that RESUMEd, starts no session and does not make the shard Active.
+   */
+  awaitsReady(conn: Connection): boolean {
+    return !conn.resuming && conn.handshakeSent;
+  }
+
   /** READY on `conn` (its dispatch data `d`, sequence `sequence`). */
   onReady(conn: Connection, d: unknown, sequence: number | null): void {
     const { delivery } = this.ctx;
     const urls = this.urls;
-    const ready = d as {
+    const ready = (typeof d === 'object' && d !== null ? d : {}) as {
       session_id?: unknown;
       resume_gateway_url?: unknown;
       guilds?: unknown;
-    } | null;
-    if (
-      ready === null ||
-      typeof ready !== 'object' ||
-      typeof ready.session_id !== 'string' ||
-      ready.session_id === ''
-    ) {
+    };
+    const sessionId = ready.session_id;
+    // Bounded where it enters: the RESUME that sends it back must fit 4096 bytes.
+    const idProblem = sessionIdProblem(sessionId);
+    if (idProblem !== null) {
       this.ctx.link.badFrame(
         conn,
-        new ProtocolError('READY without session_id; identifying again'),
+        new ProtocolError(
+          sessionId === undefined || sessionId === null || sessionId === ''
+            ? 'READY without session_id; identifying again'
+            : `READY session_id ${idProblem}; identifying again`,
+        ),
         'identify',
       );
       return;
     }
-    this.sessionId = ready.session_id;
+    this.sessionId = sessionId as string;
     const resumeUrl = urls.check(ready.resume_gateway_url);
     if ('rule' in resumeUrl) {
       delivery.reportBadFrame(
@@ -299,7 +328,7 @@ export class Handshake {
       () => {
         if (conn.ended) return;
         conn.releaseSignal();
-        this.sendIdentify(conn);
+        link.guard(conn, 'the identify grant', () => this.sendIdentify(conn));
       },
       (error: unknown) => {
         if (conn.ended || error instanceof AbortedError) return;
@@ -346,14 +375,26 @@ export class Handshake {
   }
 
   private sendResume(conn: Connection): void {
-    const frame = this.encode({
-      op: GatewayOpcodes.Resume,
-      d: {
-        token: this.ctx.config.token.reveal(),
-        session_id: this.sessionId,
-        seq: this.sequence,
-      },
-    });
+    let frame: string | Buffer;
+    try {
+      frame = this.encode({
+        op: GatewayOpcodes.Resume,
+        d: {
+          token: this.ctx.config.token.reveal(),
+          session_id: this.sessionId,
+          seq: this.sequence,
+        },
+      });
+    } catch (error) {
+      // Bounded sessions and tokens keep a RESUME far below 4096 bytes; should one still not
+      // fit, the session cannot be resumed: start a new one.
+      this.ctx.link.badFrame(
+        conn,
+        new ProtocolError(`RESUME cannot be sent (${describeError(error)}); identifying instead`),
+        'identify',
+      );
+      return;
+    }
     this.ctx.logger.debug(`${this.ctx.prefix} -> op 6 RESUME (seq ${this.sequence})`);
     conn.limiter?.acquireHeartbeat();
     conn.send(frame);

@@ -8,6 +8,7 @@ import {
 } from '../codec/index.js';
 import { describeError, DecodeError, GatewayError, ProtocolError } from '../errors/errors.js';
 import { EventType } from '../events/event-type.js';
+import { printable } from '../logger.js';
 import type { Connection } from './connection.js';
 import type { EventDelivery } from './delivery.js';
 import { DISPATCH_NAMES, type DispatchFilter } from './dispatch-filter.js';
@@ -16,6 +17,13 @@ import type { Handshake } from './handshake.js';
 import { PayloadRecorder } from './recorder.js';
 import type { ShardContext, ShardLink } from './shard-context.js';
 import type { ShardCounters } from './stats.js';
+
+/**
+ * The largest step of the sequence between two dispatches of a session (GW-GT-5). It grows by
+ * one per dispatch, and a connection delivers them in order, so a jump beyond this can only be
+ * a bad value; a wide margin keeps any real gap clear of it.
+ */
+export const MAX_SEQUENCE_JUMP = 1_000;
 
 /**
  * A shard's receive path, one WebSocket message at a time: inflate (transport compression),
@@ -55,12 +63,21 @@ export class ReceivePath {
     this.link = ctx.link;
   }
 
-  /** Opens `recordTo` (when set and not open yet); a file that cannot be opened is logged. */
+  /**
+   * Opens `recordTo` (when set and not open yet). A file that cannot be opened is logged; so is
+   * the first write that fails, which stops the recording (the shard goes on).
+   */
   startRecording(): void {
     const recordTo = this.ctx.config.recordTo;
     if (recordTo === null || this.recorder !== null) return;
     try {
-      this.recorder = new PayloadRecorder(recordTo);
+      this.recorder = new PayloadRecorder(recordTo, (error) => {
+        this.recorder = null;
+        this.ctx.logger.error(
+          `${this.ctx.prefix} writing the recordTo file failed; recording stopped, the shard goes on`,
+          error,
+        );
+      });
     } catch (error) {
       this.ctx.logger.error(
         `${this.ctx.prefix} cannot open the recordTo file; not recording`,
@@ -172,7 +189,7 @@ export class ReceivePath {
       this.link.badFrame(conn, asDecodeError(error));
       return;
     }
-    this.recorder?.write(JSON.stringify(payload));
+    this.recorder?.writeValue(payload);
     this.onPayload(conn, payload);
   }
 
@@ -187,18 +204,32 @@ export class ReceivePath {
   }
 
   private skipDispatch(conn: Connection, s: number): void {
-    if (!this.advanceSequence(s)) return;
+    if (!this.advanceSequence(conn, s)) return;
     if (conn.resuming && !conn.active) conn.replayed++;
     this.counters.dispatchesSkipped++;
   }
 
   /**
    * Records `s` of a dispatch (GW-GT-5). Returns false for a dispatch already seen in this
-   * session (`s` not above the last one): it is dropped, so nothing is delivered twice.
+   * session (`s` not above the last one): it is dropped, so nothing is delivered twice. Returns
+   * false too for an impossible jump ahead (more than {@link MAX_SEQUENCE_JUMP}): taken, it
+   * would make every later dispatch of the session look already seen. The connection is
+   * replaced with a RESUME from the last good sequence instead, so the gateway resends what
+   * follows it.
    */
-  private advanceSequence(s: number): boolean {
+  private advanceSequence(conn: Connection, s: number): boolean {
     const handshake = this.handshake;
-    if (handshake.sequence !== null && s <= handshake.sequence) {
+    const last = handshake.sequence;
+    if (s > (last ?? 0) + MAX_SEQUENCE_JUMP) {
+      this.link.badFrame(
+        conn,
+        new ProtocolError(
+          `Dispatch with sequence ${s} after ${last ?? 'none'}: an impossible jump; resuming from ${last ?? 'none'}`,
+        ),
+      );
+      return false;
+    }
+    if (last !== null && s <= last) {
       this.counters.duplicatesDropped++;
       this.delivery.reportBadFrame(
         new ProtocolError(
@@ -261,7 +292,14 @@ export class ReceivePath {
       return;
     }
     const sequence = (s as number | null | undefined) ?? null;
-    if (sequence !== null && !this.advanceSequence(sequence)) return;
+    if (t === 'READY' && !this.handshake.awaitsReady(conn)) {
+      // Before the sequence moves: the READY of the IDENTIFY still to come starts at 1.
+      this.delivery.reportBadFrame(
+        new ProtocolError('READY on a connection that sent no IDENTIFY; ignored'),
+      );
+      return;
+    }
+    if (sequence !== null && !this.advanceSequence(conn, sequence)) return;
     // A replayed dispatch (GW-RS-3), named or not: between RESUME and RESUMED, RESUMED itself not.
     if (conn.resuming && !conn.active && sequence !== null && t !== 'RESUMED') conn.replayed++;
     if (typeof t !== 'string') {
@@ -273,7 +311,7 @@ export class ReceivePath {
     if (sequence === null && t !== 'RATE_LIMITED') {
       this.delivery.reportBadFrame(
         new ProtocolError(
-          `Dispatch ${t.slice(0, 64)} without s; delivered unsequenced, the sequence left alone`,
+          `Dispatch ${printable(t, 64)} without s; delivered unsequenced, the sequence left alone`,
         ),
       );
     }

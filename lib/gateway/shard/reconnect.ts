@@ -3,10 +3,21 @@ import { EventType } from '../events/event-type.js';
 import { Backoff } from './backoff.js';
 import type { ShardContext } from './shard-context.js';
 
+/** Attempts in a row after which an unstable shard is reported (warn), then at each doubling. */
+const UNSTABLE_WARN_ATTEMPTS = 5;
+
 /**
  * When a shard opens its next connection: after the {@link Backoff} delay (the first attempt
  * after a drop at once, on the next I/O turn), or later when the reason for the drop asks
  * for it (op 9's wait). Announces each attempt as SHARD_RECONNECTING.
+ *
+ * The backoff starts over only after a connection that stayed Active for
+ * `reconnect.stableAfterMs` (GW-GT-13). Reaching READY or RESUMED is not enough: a gateway
+ * (or a middlebox) that drops every connection right after RESUMED would otherwise get an
+ * immediate RESUME, carrying the token, tens of thousands of times a minute. Such a shard's
+ * attempts keep counting, its waits grow to `reconnect.maxDelayMs` (on average 0.75 of it with
+ * the jitter: 1.3 connections a minute with the defaults), and it is reported at 5, 10, 20, 40,
+ * ... attempts in a row.
  */
 export class Reconnector {
   /** Reconnects announced since the shard was created. */
@@ -14,15 +25,26 @@ export class Reconnector {
   private readonly backoff: Backoff;
   private timer: TimerHandle | undefined;
   private immediate: NodeJS.Immediate | undefined;
+  private nextWarning = UNSTABLE_WARN_ATTEMPTS;
 
   constructor(private readonly ctx: ShardContext) {
     const { baseDelayMs, maxDelayMs } = ctx.config.reconnect;
     this.backoff = new Backoff(baseDelayMs, maxDelayMs, ctx.random);
   }
 
-  /** The connection reached Active: the next drop reconnects at once again. */
-  reset(): void {
+  /** Attempts in a row since the last stable connection. */
+  get attempts(): number {
+    return this.backoff.attempts;
+  }
+
+  /**
+   * A connection ended after `activeForMs` ms of being Active (`null`: it never was). One that
+   * stayed up for `reconnect.stableAfterMs` makes the next drop reconnect at once again.
+   */
+  connectionEnded(activeForMs: number | null): void {
+    if (activeForMs === null || activeForMs < this.ctx.config.reconnect.stableAfterMs) return;
     this.backoff.reset();
+    this.nextWarning = UNSTABLE_WARN_ATTEMPTS;
   }
 
   /**
@@ -31,12 +53,21 @@ export class Reconnector {
    * {@link start} only if it still runs.
    */
   announce(minDelayMs: number, resume: boolean): number {
+    const { logger, prefix, config } = this.ctx;
     const delayMs = Math.max(this.backoff.next(), minDelayMs);
     this.count++;
     const attempt = this.backoff.attempts;
-    this.ctx.logger.debug(
-      `${this.ctx.prefix} reconnecting in ${delayMs} ms (attempt ${attempt}, ${resume ? 'resume' : 'identify'})`,
+    logger.debug(
+      `${prefix} reconnecting in ${delayMs} ms (attempt ${attempt}, ${resume ? 'resume' : 'identify'})`,
     );
+    if (attempt >= this.nextWarning) {
+      this.nextWarning = attempt * 2;
+      logger.warn(
+        `${prefix} ${attempt} connections in a row ended before staying Active for ` +
+          `${config.reconnect.stableAfterMs} ms; reconnecting more slowly (next in ${delayMs} ms, ` +
+          `at most every ${config.reconnect.maxDelayMs} ms) until one stays up`,
+      );
+    }
     this.ctx.delivery.emit(EventType.ShardReconnecting, { attempt, delayMs, resume });
     return delayMs;
   }

@@ -44,6 +44,11 @@ export interface ShardLink {
   becomeActive(): void;
   /** After READY or RESUMED was delivered: resolve connect() and send the queued commands. */
   afterActive(): void;
+  /**
+   * Runs a callback of `conn` (a timer, a promise continuation) so that nothing throws out of
+   * it: an unexpected error is logged and the connection replaced with a RESUME.
+   */
+  guard(conn: Connection, what: string, run: () => void): void;
 }
 
 /** What every part of one shard shares: one object per shard, made by the shard. */

@@ -4,14 +4,13 @@ import { createEtfEncoding } from '../codec/index.js';
 import type { ShardConfig } from '../config/index.js';
 import {
   describeError,
-  ConfigError,
   FatalCloseError,
   GatewayError,
   GatewayTimeoutError,
   ShardClosedError,
 } from '../errors/errors.js';
 import { EventType } from '../events/event-type.js';
-import { consoleLogger, type GatewayLogger } from '../logger.js';
+import { consoleLogger, printable, type GatewayLogger } from '../logger.js';
 import { InMemoryIdentifyQueue } from '../queue/in-memory-queue.js';
 import type { Session } from '../session/session.js';
 import { closeCodePolicy, type CloseAction } from './close-codes.js';
@@ -80,23 +79,14 @@ export class ShardDriver implements ShardLink {
   private closing: Promise<Session | null> | null = null;
   private connectWaiters: Waiter[] = [];
 
-  /**
-   * @throws ConfigError for `encoding: 'etf'` when the optional `erlpack` addon is not
-   *   installed.
-   */
   constructor(
     private readonly config: ShardConfig,
     deps: ShardDeps,
   ) {
-    const etf = config.encoding === 'etf' ? createEtfEncoding() : null;
-    if (config.encoding === 'etf' && etf === null) {
-      throw new ConfigError([
-        {
-          path: 'encoding',
-          rule: "'etf' needs the optional dependency erlpack, which is not installed or did not build; use 'json'",
-        },
-      ]);
-    }
+    const etf =
+      config.encoding === 'etf'
+        ? createEtfEncoding({ maxInflatedBytes: config.limits.maxInflatedBytes })
+        : null;
     const clock = (this.clock = deps.clock ?? systemClock);
     const logger = (this.logger = deps.logger ?? consoleLogger('warn'));
     const prefix = (this.prefix = `Shard ${config.shardId}/${config.shardCount}:`);
@@ -144,7 +134,7 @@ export class ShardDriver implements ShardLink {
       this.running = true;
       this.closing = null;
       this.receiver.startRecording();
-      this.openConnection();
+      this.openGuarded();
     }
     return ready;
   }
@@ -217,7 +207,6 @@ export class ShardDriver implements ShardLink {
   }
 
   becomeActive(): void {
-    this.reconnect.reset();
     this.activeSince = this.clock.now();
     this.setState(ShardState.Active);
   }
@@ -229,7 +218,59 @@ export class ShardDriver implements ShardLink {
     this.pump.pump(this.conn);
   }
 
+  guard(conn: Connection, what: string, run: () => void): void {
+    try {
+      run();
+    } catch (error) {
+      this.unexpected(conn, what, error);
+    }
+  }
+
+  /**
+   * Something threw out of a callback of `conn` (its socket, a timer, a promise continuation).
+   * Nothing may escape: ws would re-emit it where no one listens and the process would exit,
+   * or, under a global uncaughtException handler, the shard would wait for ever in the middle
+   * of a handshake. Logged, and the connection replaced with a RESUME.
+   */
+  private unexpected(conn: Connection, what: string, error: unknown): void {
+    try {
+      this.logger.error(
+        `${this.prefix} unexpected error while handling ${what}; reconnecting`,
+        error,
+      );
+      if (conn === this.conn && !conn.ended) {
+        this.restart(
+          conn,
+          RECONNECT_CLOSE_CODE,
+          `unexpected error while handling ${what}`,
+          'resume',
+        );
+      }
+    } catch {
+      // The logger or a listener threw too: nothing more can be done without throwing.
+    }
+  }
+
   // ---- connections ----------------------------------------------------------------------
+
+  /** openConnection, where nothing may throw: a failure is logged and retried with backoff. */
+  private openGuarded(): void {
+    try {
+      this.openConnection();
+      return;
+    } catch (error) {
+      const conn = this.conn;
+      if (conn !== null && !conn.ended) {
+        // It failed once the connection existed: end it like any other failure.
+        this.unexpected(conn, 'a new connection', error);
+        return;
+      }
+      this.logger.error(`${this.prefix} cannot open a connection; retrying with backoff`, error);
+    }
+    if (!this.running) return;
+    const delayMs = this.reconnect.announce(0, this.handshake.canResume());
+    if (this.running) this.reconnect.start(delayMs, () => this.openGuarded());
+  }
 
   private openConnection(): void {
     if (!this.running) return;
@@ -261,12 +302,21 @@ export class ShardDriver implements ShardLink {
     }
     conn.socket = socket;
     const receiver = this.receiver;
-    socket.on('open', () => this.onOpen(conn));
-    socket.on('message', (data: Buffer, isBinary: boolean) =>
-      receiver.onMessage(conn, data, isBinary),
+    // No callback of the socket may throw (see unexpected()); try/catch costs the hot path nothing.
+    socket.on('open', () => this.guard(conn, 'the socket opening', () => this.onOpen(conn)));
+    socket.on('message', (data: Buffer, isBinary: boolean) => {
+      try {
+        receiver.onMessage(conn, data, isBinary);
+      } catch (error) {
+        this.unexpected(conn, 'a message', error);
+      }
+    });
+    socket.on('error', (error: Error) =>
+      this.guard(conn, 'a socket error', () => receiver.onSocketError(conn, error)),
     );
-    socket.on('error', (error: Error) => receiver.onSocketError(conn, error));
-    socket.on('close', (code: number, reason: Buffer) => this.onSocketClose(conn, code, reason));
+    socket.on('close', (code: number, reason: Buffer) =>
+      this.guard(conn, 'the socket closing', () => this.onSocketClose(conn, code, reason)),
+    );
     const connectMs = this.config.timeouts.connectMs;
     conn.setTimer(() => this.timeout(conn, 'the WebSocket to open', connectMs), connectMs);
   }
@@ -282,7 +332,7 @@ export class ShardDriver implements ShardLink {
     const helloMs = this.config.timeouts.helloMs;
     conn.setTimer(() => this.timeout(conn, 'HELLO', helloMs), helloMs);
     this.logger.debug(
-      `${this.prefix} connected; decoding with ${this.ctx.etf === null ? 'JSON.parse' : 'erlpack (etf)'}; ws frames ${hasBufferutil() ? 'with bufferutil' : 'without bufferutil (JS fallback)'}`,
+      `${this.prefix} connected; decoding with ${this.ctx.etf === null ? 'JSON.parse' : 'the ETF decoder'}; ws frames ${hasBufferutil() ? 'with bufferutil' : 'without bufferutil (JS fallback)'}`,
     );
     this.delivery.emit(EventType.ShardConnected, { url: conn.url, resuming: conn.resuming });
   }
@@ -290,7 +340,8 @@ export class ShardDriver implements ShardLink {
   private onSocketClose(conn: Connection, code: number, reason: Buffer): void {
     if (conn !== this.conn || conn.ended) return;
     const closeCode = code === 1005 || code === 1006 ? null : code;
-    const text = reason.toString('utf8').slice(0, MAX_REASON_LENGTH);
+    // The reason is the server's text: escaped, so it can neither forge log lines nor drive a terminal.
+    const text = printable(reason.toString('utf8'), MAX_REASON_LENGTH);
     const policy = closeCodePolicy(closeCode);
     if (conn.opened) {
       this.logger.warn(
@@ -327,14 +378,16 @@ export class ShardDriver implements ShardLink {
     minDelayMs = 0,
   ): void {
     this.lastClose = { code, reason };
+    const activeSince = this.activeSince;
     this.activeSince = null;
+    this.reconnect.connectionEnded(activeSince === null ? null : this.clock.now() - activeSince);
     if (!this.running) return;
     const next = this.handshake.connectionEnded(conn, code, action);
     if (next === 'fatal') return;
     this.setState(ShardState.Disconnected);
     this.delivery.emit(EventType.ShardDisconnected, { code, reason, next });
     const delayMs = this.reconnect.announce(minDelayMs, this.handshake.canResume());
-    if (this.running) this.reconnect.start(delayMs, () => this.openConnection());
+    if (this.running) this.reconnect.start(delayMs, () => this.openGuarded());
   }
 
   // ---- stopping -------------------------------------------------------------------------

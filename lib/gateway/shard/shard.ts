@@ -68,8 +68,7 @@ export class Shard {
 
   /**
    * @param options see `ShardOptions` (token and intents required).
-   * @throws ConfigError listing every invalid option; also for `encoding: 'etf'` when the
-   *   optional `erlpack` addon is not installed.
+   * @throws ConfigError listing every invalid option.
    */
   constructor(options: ShardOptions, deps: ShardDeps = {}) {
     const config = normalizeShardOptions(options);

@@ -71,6 +71,8 @@ export function partsContext(options: Partial<ShardOptions> = {}, random = () =>
     timeout: (_conn, phase, timeoutMs) => calls.push({ kind: 'timeout', phase, timeoutMs }),
     becomeActive: () => calls.push({ kind: 'becomeActive' }),
     afterActive: () => calls.push({ kind: 'afterActive' }),
+    // The parts run alone here: an error must fail the test, not be turned into a restart.
+    guard: (_conn, _what, run) => run(),
   };
   const ctx: ShardContext = {
     shardId: config.shardId,
