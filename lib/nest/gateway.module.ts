@@ -28,6 +28,10 @@ import {
 import { ConfigurableModuleClass, GATEWAY_MODULE_OPTIONS } from './gateway.module-definition.js';
 import { resolveGatewayOptions, type ResolvedGatewayOptions } from './gateway.options.js';
 import { ShardService } from './shard.service.js';
+import { recordBuildLoaded, thisBuildFormat } from './package-builds.js';
+
+// Every app of the module loads this file, so both builds meet here if both are loaded.
+recordBuildLoaded(thisBuildFormat);
 
 /** The signals a deployment stops a process with: SIGTERM (process managers), SIGINT (Ctrl+C). */
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;

@@ -250,7 +250,7 @@ function checkShape(url: URL, pathAllowed: boolean): { rule: string } | null {
     return {
       rule: pathAllowed
         ? 'must have no query or fragment'
-        : 'must have no path, query or fragment (the library appends its own query, GW-URL-4)',
+        : 'must have no path, query or fragment (the library appends its own query)',
     };
   }
   return null;

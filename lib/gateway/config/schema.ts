@@ -214,7 +214,7 @@ class LimitsSchema {
   )
   maxInflatedBytes?: number;
 
-  @All(Optional(), IntInRange(2, 120, 'must be an integer between 2 and 120 (GW-RL-1)'))
+  @All(Optional(), IntInRange(2, 120, 'must be an integer between 2 and 120'))
   commandsPerWindow?: number;
 
   @All(Optional(), Millis(RANGES.maxCommandWindowMs))
@@ -224,7 +224,7 @@ class LimitsSchema {
     Optional(),
     Rule(
       'heartbeatReserve',
-      'must be an integer >= 1 and < commandsPerWindow (GW-GT-14)',
+      'must be an integer >= 1 and < commandsPerWindow',
       (v, args) =>
         isInteger(v) &&
         v >= 1 &&
@@ -324,7 +324,7 @@ export class CommonOptionsSchema {
 export class ShardOptionsSchema extends CommonOptionsSchema {
   @All(
     Optional(),
-    Rule('shardId', 'must be an integer with 0 <= shardId < shardCount (GW-SH-1)', (v, args) => {
+    Rule('shardId', 'must be an integer with 0 <= shardId < shardCount', (v, args) => {
       const count = field(args, 'shardCount') ?? DEFAULTS.shardCount;
       return isInteger(v) && v >= 0 && (!isInteger(count) || count < 1 || v < count);
     }),
@@ -364,7 +364,7 @@ class ShardBucketsSchema {
   @All(
     Rule(
       'buckets',
-      'must be a non-empty array of unique integers in [0, maxConcurrency) (GW-SH-4)',
+      'must be a non-empty array of unique integers in [0, maxConcurrency)',
       (v, args) => {
         const max = sibling(args, 'maxConcurrency', 1);
         return (

@@ -126,7 +126,7 @@ class RequestGuildMembersSchema {
     Optional(),
     Rule(
       'nonce',
-      `must be a string of at most ${MAX_NONCE_BYTES} bytes in UTF-8 (GW-GT-19)`,
+      `must be a string of at most ${MAX_NONCE_BYTES} bytes in UTF-8`,
       (v) => typeof v === 'string' && Buffer.byteLength(v, 'utf8') <= MAX_NONCE_BYTES,
     ),
   )

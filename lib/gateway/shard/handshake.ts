@@ -312,7 +312,7 @@ export class Handshake {
       this.failedResumes++;
       if (this.failedResumes >= MAX_FAILED_RESUMES && this.canResume()) {
         logger.warn(
-          `${prefix} RESUME failed ${this.failedResumes} times in a row; identifying a new session (GW-GT-13)`,
+          `${prefix} RESUME failed ${this.failedResumes} times in a row; identifying a new session`,
         );
         action = 'identify';
       }
@@ -435,7 +435,7 @@ export class Handshake {
   private onZombie(conn: Connection): void {
     if (conn.ended) return;
     this.ctx.logger.warn(
-      `${this.ctx.prefix} no heartbeat ACK and no frame between two heartbeats: zombie connection, resuming (GW-HB-4)`,
+      `${this.ctx.prefix} no heartbeat ACK and no frame between two heartbeats: zombie connection, resuming`,
     );
     this.ctx.link.restart(conn, null, 'zombie connection (no heartbeat ACK)', 'resume');
   }

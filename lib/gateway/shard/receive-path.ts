@@ -275,7 +275,7 @@ export class ReceivePath {
         this.handshake.onInvalidSession(conn, d === true);
         return;
       default:
-        this.delivery.reportBadFrame(new ProtocolError(`Unknown opcode ${op}; ignored (GW-ENV-3)`));
+        this.delivery.reportBadFrame(new ProtocolError(`Unknown opcode ${op}; ignored`));
         if (this.filter.wantUnknown) {
           this.delivery.deliver(
             EventType.UnknownEvent,

@@ -55,7 +55,7 @@ export class ResumeUrlPolicy {
     this.failures++;
     if (this.failures >= this.maxFailures && this.url !== null) {
       this.logger.warn(
-        `${this.prefix} the resume URL failed ${this.failures} times in a row; resuming on the base URL (GW-GT-1)`,
+        `${this.prefix} the resume URL failed ${this.failures} times in a row; resuming on the base URL`,
       );
       this.url = null;
       this.failures = 0;

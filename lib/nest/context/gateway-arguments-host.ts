@@ -1,5 +1,5 @@
 import type { ArgumentsHost } from '@nestjs/common';
-import type { EventType, GatewayEvent } from '../../gateway/index.js';
+import type { EventData, EventType, EventTypeName, GatewayEvent } from '../../gateway/index.js';
 import { GATEWAY_CONTEXT_TYPE } from '../gateway.constants.js';
 
 /**
@@ -19,14 +19,22 @@ export class GatewayArgumentsHost {
     return host.getType<string>() === GATEWAY_CONTEXT_TYPE;
   }
 
-  /** The whole event. */
-  getEvent<T extends EventType = EventType>(): GatewayEvent<T> {
-    return this.host.getArgByIndex<GatewayEvent<T>>(1);
+  /**
+   * The whole event. `T` names the type you checked for (`getEvent<'MESSAGE_CREATE'>()`); it
+   * is not checked at run time.
+   */
+  getEvent<T extends EventTypeName = EventType>(): GatewayEvent<Extract<EventType, T>> {
+    return this.host.getArgByIndex<GatewayEvent<Extract<EventType, T>>>(1);
   }
 
-  /** The event's data: a dispatch's `d`, or the lifecycle data. */
-  getPayload<T extends EventType = EventType>(): GatewayEvent<T>['data'] {
-    return this.getEvent<T>().data;
+  /**
+   * The event's data: a dispatch's `d`, or the lifecycle data, typed for `T` as with
+   * {@link getEvent}.
+   */
+  getPayload<T extends EventTypeName = EventType>(): EventData<Extract<EventType, T>> {
+    // GatewayEvent distributes over its type, so its `data` is this union, which TypeScript
+    // does not see for a generic T.
+    return this.getEvent<T>().data as EventData<Extract<EventType, T>>;
   }
 
   /** The id of the shard the event arrived on. */
