@@ -224,21 +224,22 @@ function normalizeCommon(options: CommonOptionsSchema): CommonConfig {
     compression: (options.compression ?? DEFAULTS.compression) as Compression,
     encoding: (options.encoding ?? DEFAULTS.encoding) as Encoding,
     largeThreshold: options.largeThreshold ?? DEFAULTS.largeThreshold,
-    identifyProperties: {
+    identifyProperties: shared({
       os: properties?.os ?? process.platform,
       browser: properties?.browser ?? DEFAULTS.libraryName,
       device: properties?.device ?? DEFAULTS.libraryName,
-    },
-    eventTypes: options.eventTypes ?? EventTypeFlags.ALL,
-    timeouts: withDefaults(DEFAULTS.timeouts, options.timeouts),
-    reconnect: withDefaults(DEFAULTS.reconnect, options.reconnect),
-    invalidSessionDelayMs: withDefaults(
-      DEFAULTS.invalidSessionDelayMs,
-      options.invalidSessionDelayMs,
-    ),
-    limits: Object.assign(withDefaults(DEFAULTS.limits, limits), {
-      heartbeatReserve: limits?.heartbeatReserve ?? null,
     }),
+    eventTypes: options.eventTypes ?? EventTypeFlags.ALL,
+    timeouts: shared(withDefaults(DEFAULTS.timeouts, options.timeouts)),
+    reconnect: shared(withDefaults(DEFAULTS.reconnect, options.reconnect)),
+    invalidSessionDelayMs: shared(
+      withDefaults(DEFAULTS.invalidSessionDelayMs, options.invalidSessionDelayMs),
+    ),
+    limits: shared(
+      Object.assign(withDefaults(DEFAULTS.limits, limits), {
+        heartbeatReserve: limits?.heartbeatReserve ?? null,
+      }),
+    ),
     recordTo: options.recordTo ?? null,
     bufferSize: options.bufferSize ?? DEFAULTS.bufferSize,
   };
@@ -272,6 +273,26 @@ function withDefaults<T extends object>(
     result[key] = value === undefined ? (defaults as Record<string, unknown>)[key] : value;
   }
   return result as { -readonly [K in keyof T]: T[K] };
+}
+
+/** Frozen config parts by content (see {@link shared}); started over beyond this many. */
+const sharedParts = new Map<string, object>();
+const MAX_SHARED_PARTS = 256;
+
+/**
+ * `part` frozen, or an equal part made earlier: every shard of a cluster normalizes its own
+ * config, and without this each held its own copies of the same timeouts, limits and so on
+ * (five objects, ~0.3 KiB per shard). Parts hold only numbers, strings and null.
+ */
+function shared<T extends object>(part: T): T {
+  const key = Object.entries(part)
+    .map(([name, value]) => `${name}=${typeof value}:${String(value)}`)
+    .join(',');
+  const existing = sharedParts.get(key);
+  if (existing !== undefined) return existing as T;
+  if (sharedParts.size >= MAX_SHARED_PARTS) sharedParts.clear();
+  sharedParts.set(key, deepFreeze(part));
+  return part;
 }
 
 function deepFreeze<T>(value: T): T {
