@@ -7,6 +7,7 @@ import {
   Bool,
   IntAtLeast,
   IntInRange,
+  MarginMillis,
   Millis,
   MAX_TIMER_MS,
   Nested,
@@ -19,6 +20,7 @@ import {
   checkApiUrl,
   checkGatewayUrl,
   checkSessionResumeUrl,
+  isHostPattern,
   isInteger,
 } from './rules.js';
 import { Token } from './token.js';
@@ -192,6 +194,12 @@ class LimitsSchema {
   @All(Optional(), Millis())
   commandWindowMs?: number;
 
+  @All(Optional(), MarginMillis())
+  commandMarginMs?: number;
+
+  @All(Optional(), MarginMillis())
+  presenceMarginMs?: number;
+
   @All(
     Optional(),
     Rule(
@@ -239,6 +247,22 @@ export class CommonOptionsSchema {
 
   @All(Optional(), Bool())
   allowInsecureGateway?: boolean;
+
+  @All(
+    Optional(),
+    Rule(
+      'trustedResumeHosts',
+      'must be an array of host names (or *.domain)',
+      (v) => Array.isArray(v) && v.every(isHostPattern),
+    ),
+  )
+  trustedResumeHosts?: string[];
+
+  @All(Optional(), Bool())
+  resumeThroughGateway?: boolean;
+
+  @All(Optional(), IntInRange(1, 10))
+  maxMissedAcks?: number;
 
   @All(Optional(), OneOf(['zlib-stream', 'zstd-stream', 'none']))
   compression?: string;
@@ -397,6 +421,9 @@ export class ClusterOptionsSchema extends CommonOptionsSchema {
 
   @All(Optional(), Millis())
   identifyWindowMs?: number;
+
+  @All(Optional(), MarginMillis())
+  identifyMarginMs?: number;
 
   @All(Optional(), OneOf(['fail', 'wait']))
   onBudgetExhausted?: string;
