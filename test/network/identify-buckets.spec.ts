@@ -14,10 +14,11 @@ jest.setTimeout(120_000);
 
 /**
  * Discord's identify window scaled by 1/10 (500 ms for 5 s), with 20 ms of jitter each way;
- * the client keeps its default margin (250 ms), generous at this scale because the
- * scheduling of a loaded machine adds to the jitter.
+ * the client's margin is 150 ms, generous at this scale because the scheduling of a loaded
+ * machine adds to the jitter.
  */
 const WINDOW_MS = 500;
+const MARGIN_MS = 150;
 const SHARDS = 16;
 const MAX_CONCURRENCY = 4;
 /** Waves of op 9 `false`, each forcing several shards of a bucket to identify again at once. */
@@ -66,6 +67,7 @@ describe('identify buckets judged at the server, with jitter on the path (GW-RL-
         shards: { from: 0, to: SHARDS - 1, shardCount: SHARDS },
         maxConcurrency: MAX_CONCURRENCY,
         identifyWindowMs: WINDOW_MS,
+        identifyMarginMs: MARGIN_MS,
         invalidSessionDelayMs: { min: 10, max: 100 },
         limits: { commandWindowMs: 6_000 },
       },

@@ -86,6 +86,7 @@ export function createIdentifyQueue(
   return new InMemoryIdentifyQueue({
     maxConcurrency: config.maxConcurrency ?? limit?.maxConcurrency ?? 1,
     windowMs: config.identifyWindowMs,
+    identifyMarginMs: config.identifyMarginMs,
     clock,
     logger,
     onBudgetExhausted: config.onBudgetExhausted,

@@ -1,3 +1,6 @@
+import { DEFAULT_IDENTIFY_MARGIN_MS } from '../queue/in-memory-queue.js';
+import { DEFAULT_MAX_MISSED_ACKS } from '../shard/heartbeat.js';
+import { COMMAND_MARGIN_MS, PRESENCE_MARGIN_MS } from '../shard/rate-limiter.js';
 import type { InvalidSessionDelay, ReconnectOptions, Timeouts } from './options.js';
 
 /** Defaults of the options of `ShardOptions` and `ClusterOptions`. */
@@ -7,6 +10,8 @@ export const DEFAULTS = {
   gatewayUrl: 'wss://gateway.discord.gg',
   apiUrl: 'https://discord.com/api/v10',
   allowInsecureGateway: false,
+  resumeThroughGateway: false,
+  maxMissedAcks: DEFAULT_MAX_MISSED_ACKS,
   compression: 'zlib-stream',
   encoding: 'json',
   largeThreshold: 50,
@@ -30,9 +35,12 @@ export const DEFAULTS = {
     maxInflatedBytes: 128 * 1024 * 1024,
     commandsPerWindow: 120,
     commandWindowMs: 60_000,
+    commandMarginMs: COMMAND_MARGIN_MS,
+    presenceMarginMs: PRESENCE_MARGIN_MS,
   },
   bufferSize: 1_000,
   identifyWindowMs: 5_000,
+  identifyMarginMs: DEFAULT_IDENTIFY_MARGIN_MS,
   onBudgetExhausted: 'fail',
   maxRecommendedShards: 2_500,
 } as const;

@@ -63,7 +63,12 @@ export function normalizeShardOptions(input: ShardOptions): ShardConfig {
     const insecure = valid.allowInsecureGateway === true;
     const gateway = checkGatewayUrl(valid.gatewayUrl ?? DEFAULTS.gatewayUrl, insecure);
     if (!('url' in gateway)) return [];
-    const resume = checkResumeUrl(resumeUrl, gateway.url, insecure);
+    const resume = checkResumeUrl(
+      resumeUrl,
+      gateway.url,
+      insecure,
+      Array.isArray(valid.trustedResumeHosts) ? valid.trustedResumeHosts : [],
+    );
     return 'rule' in resume ? [{ path: 'session.resumeUrl', rule: resume.rule }] : [];
   });
   const common = normalizeCommon(options);
@@ -131,6 +136,7 @@ export function normalizeClusterOptions(input: ClusterOptions): ClusterConfig {
     maxConcurrency:
       options.maxConcurrency ?? (shards.kind === 'buckets' ? shards.maxConcurrency : null),
     identifyWindowMs: options.identifyWindowMs ?? DEFAULTS.identifyWindowMs,
+    identifyMarginMs: options.identifyMarginMs ?? DEFAULTS.identifyMarginMs,
     onBudgetExhausted: (options.onBudgetExhausted ?? DEFAULTS.onBudgetExhausted) as 'fail' | 'wait',
     guildsReadyTimeoutMs,
     maxRecommendedShards: options.maxRecommendedShards ?? DEFAULTS.maxRecommendedShards,
@@ -155,6 +161,9 @@ export function shardOptionsFor(
     intents: config.intents,
     gatewayUrl: config.gatewayUrl,
     allowInsecureGateway: config.allowInsecureGateway,
+    trustedResumeHosts: config.trustedResumeHosts,
+    resumeThroughGateway: config.resumeThroughGateway,
+    maxMissedAcks: config.maxMissedAcks,
     compression: config.compression,
     encoding: config.encoding,
     largeThreshold: config.largeThreshold,
@@ -221,6 +230,9 @@ function normalizeCommon(options: CommonOptionsSchema): CommonConfig {
       }
     ).url,
     allowInsecureGateway,
+    trustedResumeHosts: [...(options.trustedResumeHosts ?? [])],
+    resumeThroughGateway: options.resumeThroughGateway ?? DEFAULTS.resumeThroughGateway,
+    maxMissedAcks: options.maxMissedAcks ?? DEFAULTS.maxMissedAcks,
     compression: (options.compression ?? DEFAULTS.compression) as Compression,
     encoding: (options.encoding ?? DEFAULTS.encoding) as Encoding,
     largeThreshold: options.largeThreshold ?? DEFAULTS.largeThreshold,

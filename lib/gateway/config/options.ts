@@ -80,6 +80,14 @@ export interface Limits {
   /** The window in ms. Default 60 000; shorter only makes sense against a test gateway. */
   commandWindowMs: number;
   /**
+   * Safety margin of the send limiter, ms: a payload stays counted for the window plus this
+   * long, so that sends still fit Discord's window when it counts them at arrival after a
+   * varying network delay. Default 1 000 (`COMMAND_MARGIN_MS`); scale it with the window.
+   */
+  commandMarginMs: number;
+  /** Safety margin of the presence limiter (5 per 20 s, GW-RL-4), ms. Default 1 000 (`PRESENCE_MARGIN_MS`). */
+  presenceMarginMs: number;
+  /**
    * Slots of each window kept for heartbeats, IDENTIFY/RESUME and server-requested heartbeats,
    * which user commands never use. Default: computed from the heartbeat interval
    * (see `heartbeatReserveFor`); `null` in the normalized config means computed.
@@ -100,6 +108,23 @@ export interface CommonOptions {
   gatewayUrl?: string;
   /** Allows `ws:` (and `http:` for apiUrl) to hosts other than loopback. Default false. */
   allowInsecureGateway?: boolean;
+  /**
+   * Hosts besides the gateway URL's host and the hosts under its parent domain that a RESUME
+   * may carry the token to (READY's `resume_gateway_url`, a stored session's resume URL): host
+   * names, or `*.domain` for every host under `domain`. Default none.
+   */
+  trustedResumeHosts?: readonly string[];
+  /**
+   * Resume through `gatewayUrl` instead of READY's `resume_gateway_url`: behind a reverse proxy
+   * READY's URL points straight at Discord and would bypass the proxy. Default false.
+   */
+  resumeThroughGateway?: boolean;
+  /**
+   * Heartbeats in a row that may go un-ACKed while other frames keep arriving, once the shard
+   * is guilds-ready; then the connection is closed and resumed (GW-HB-4, GW-GT-7). 1..10.
+   * Default 2.
+   */
+  maxMissedAcks?: number;
   /** Default `'zlib-stream'`. */
   compression?: Compression;
   /** Default `'json'`. */
@@ -161,6 +186,12 @@ export interface ClusterOptions extends CommonOptions {
   maxConcurrency?: number;
   /** One IDENTIFY per bucket per window, in ms (GW-RL-2). Default 5 000. */
   identifyWindowMs?: number;
+  /**
+   * Safety margin between two IDENTIFYs of one bucket, added to the window, ms: Discord judges
+   * the window at arrival. Default 250 (`DEFAULT_IDENTIFY_MARGIN_MS`). Used by the built-in
+   * queue; a custom `queue` paces itself.
+   */
+  identifyMarginMs?: number;
   /** What `up()` does when the daily identify budget is too small. Default `'fail'`. */
   onBudgetExhausted?: 'fail' | 'wait';
   /** Alias of `timeouts.guildsReadyMs` for the cluster's all-guilds-ready event. Default 15 000. */
@@ -182,6 +213,9 @@ export interface CommonConfig {
   /** `scheme://host[:port]`, no trailing slash. */
   readonly gatewayUrl: string;
   readonly allowInsecureGateway: boolean;
+  readonly trustedResumeHosts: readonly string[];
+  readonly resumeThroughGateway: boolean;
+  readonly maxMissedAcks: number;
   readonly compression: Compression;
   readonly encoding: Encoding;
   readonly largeThreshold: number;
@@ -221,6 +255,7 @@ export interface ClusterConfig extends CommonConfig {
   /** From the option or the buckets scheme; `null` = take it from `GET /gateway/bot`. */
   readonly maxConcurrency: number | null;
   readonly identifyWindowMs: number;
+  readonly identifyMarginMs: number;
   readonly onBudgetExhausted: 'fail' | 'wait';
   /** Same value as `timeouts.guildsReadyMs`. */
   readonly guildsReadyTimeoutMs: number;

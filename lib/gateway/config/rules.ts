@@ -77,6 +77,11 @@ export function Millis(max = MAX_TIMER_MS, min = 1): PropertyDecorator {
   );
 }
 
+/** A safety margin: an integer of milliseconds from 0 to a minute. */
+export function MarginMillis(): PropertyDecorator {
+  return IntInRange(0, 60_000, 'must be an integer of milliseconds between 0 and 60000');
+}
+
 /** One of the given literals. */
 export function OneOf(values: readonly (string | number)[]): PropertyDecorator {
   const list = values.map((v) => (typeof v === 'string' ? `'${v}'` : String(v))).join(', ');
@@ -159,9 +164,10 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /**
  * Checks a gateway URL (GW-URL-1, GW-URL-4): `wss:`, or `ws:` to a loopback host (any host when
- * `allowInsecure`), without credentials, path, query or fragment (the library appends
- * `/?v=10&encoding=...&compress=...` itself). Returns the normalized `scheme://host[:port]`, or
- * the rule the URL breaks.
+ * `allowInsecure`), without credentials or fragment. A path (a proxy under a prefix,
+ * `wss://proxy.example/discord`) and a query of the user's are kept; the library sets `v`,
+ * `encoding` and `compress` itself ({@link connectionUrl}). Returns the normalized URL
+ * (`scheme://host[:port]` when there is neither path nor query), or the rule it breaks.
  */
 export function checkGatewayUrl(
   value: unknown,
@@ -178,8 +184,32 @@ export function checkGatewayUrl(
         'unless allowInsecureGateway is true; use wss:',
     };
   }
-  const shape = checkShape(url, false);
-  return shape ?? { url: `${url.protocol}//${url.host}` };
+  if (url.username !== '' || url.password !== '') return { rule: 'must not contain credentials' };
+  if (url.hash !== '') return { rule: 'must have no fragment' };
+  const path = url.pathname === '/' ? '' : url.pathname;
+  return { url: `${url.protocol}//${url.host}${path}${url.search}` };
+}
+
+/** The query parameters the library owns on every gateway connection (GW-URL-2). */
+export interface ConnectionParams {
+  readonly v: number;
+  readonly encoding: string;
+  /** Transport compression, or `null` for none (any `compress` of the base URL is removed). */
+  readonly compress: string | null;
+}
+
+/**
+ * The URL one connection opens: `base` (a URL checked by {@link checkGatewayUrl}, path and
+ * query kept) with `v`, `encoding` and `compress` set through `searchParams`, overwriting any
+ * the base carried (GW-URL-2, GW-URL-4, GW-GT-1).
+ */
+export function connectionUrl(base: string, params: ConnectionParams): string {
+  const url = new URL(base);
+  url.searchParams.set('v', String(params.v));
+  url.searchParams.set('encoding', params.encoding);
+  if (params.compress === null) url.searchParams.delete('compress');
+  else url.searchParams.set('compress', params.compress);
+  return url.href;
 }
 
 /**
@@ -196,19 +226,67 @@ export function checkSessionResumeUrl(
 
 /**
  * Checks a resume URL (READY's `resume_gateway_url`, or one stored with a session) before a
- * RESUME carries the token there (GW-URL-4): {@link checkSessionResumeUrl} (`''` is none), and
- * no downgrade to `ws:` when the gateway URL is `wss:` (unless `allowInsecure`).
+ * RESUME carries the token there (GW-URL-4, README: Security): {@link checkSessionResumeUrl}
+ * (`''` is none); no downgrade to `ws:` when the gateway URL is `wss:` (unless
+ * `allowInsecure`); and a host the token may go to ({@link resumeHostAllowed}).
  */
 export function checkResumeUrl(
   value: unknown,
   gatewayUrl: string,
   allowInsecure: boolean,
+  trustedResumeHosts: readonly string[] = [],
 ): { url: string } | { rule: string } {
   const checked = checkSessionResumeUrl(value, allowInsecure);
   if ('rule' in checked || checked.url === '') return checked;
   if (!allowInsecure && gatewayUrl.startsWith('wss:') && !checked.url.startsWith('wss:'))
     return { rule: 'must be wss: like the gateway URL (no downgrade to ws:)' };
+  const host = new URL(checked.url).hostname;
+  if (!resumeHostAllowed(host, new URL(gatewayUrl).hostname, trustedResumeHosts)) {
+    return {
+      rule:
+        "must be on the gateway URL's host or under its parent domain " +
+        '(or a host listed in trustedResumeHosts)',
+    };
+  }
   return checked;
+}
+
+/** A host name, or `*.` and a domain of at least two labels (an entry of `trustedResumeHosts`). */
+export function isHostPattern(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  const host = value.startsWith('*.') ? value.slice(2) : value;
+  if (value.startsWith('*.') && !host.includes('.')) return false;
+  return /^[a-z0-9-]+(\.[a-z0-9-]+)*$/i.test(host);
+}
+
+/**
+ * Where a RESUME may carry the token: the gateway host itself; a host under the gateway
+ * host's parent domain when that parent still has two labels (`gateway.discord.gg` allows
+ * `*.discord.gg`, where Discord's `gateway-us-east1-c.discord.gg` lives); or a host of
+ * `trusted`, whose entries are host names, or `*.domain` for every host under `domain`.
+ * Case-insensitive; an IP address or a single-label host allows only itself.
+ */
+export function resumeHostAllowed(
+  host: string,
+  gatewayHost: string,
+  trusted: readonly string[] = [],
+): boolean {
+  const name = host.toLowerCase();
+  const gateway = gatewayHost.toLowerCase();
+  if (name === gateway) return true;
+  const parent = parentDomain(gateway);
+  if (parent !== null && name.endsWith(`.${parent}`)) return true;
+  return trusted.some((entry) => {
+    const pattern = entry.toLowerCase();
+    return pattern.startsWith('*.') ? name.endsWith(pattern.slice(1)) : name === pattern;
+  });
+}
+
+/** `a.b.c` -> `b.c`; null for an IP address or when fewer than two labels would remain. */
+function parentDomain(host: string): string | null {
+  if (host.startsWith('[') || /^\d+\.\d+\.\d+\.\d+$/.test(host)) return null;
+  const labels = host.split('.');
+  return labels.length >= 3 ? labels.slice(1).join('.') : null;
 }
 
 /**
@@ -231,7 +309,7 @@ export function checkApiUrl(
         'unless allowInsecureGateway is true; use https:',
     };
   }
-  const shape = checkShape(url, true);
+  const shape = checkShape(url);
   return shape ?? { url: `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}` };
 }
 
@@ -244,15 +322,9 @@ function parseUrl(value: unknown): URL | null {
   }
 }
 
-function checkShape(url: URL, pathAllowed: boolean): { rule: string } | null {
+function checkShape(url: URL): { rule: string } | null {
   if (url.username !== '' || url.password !== '') return { rule: 'must not contain credentials' };
-  if (url.search !== '' || url.hash !== '' || (!pathAllowed && url.pathname !== '/')) {
-    return {
-      rule: pathAllowed
-        ? 'must have no query or fragment'
-        : 'must have no path, query or fragment (the library appends its own query)',
-    };
-  }
+  if (url.search !== '' || url.hash !== '') return { rule: 'must have no query or fragment' };
   return null;
 }
 

@@ -7,6 +7,7 @@ import {
   Bool,
   IntAtLeast,
   IntInRange,
+  MarginMillis,
   Millis,
   Nested,
   NestedArray,
@@ -18,6 +19,7 @@ import {
   checkApiUrl,
   checkGatewayUrl,
   checkSessionResumeUrl,
+  isHostPattern,
   isInteger,
 } from './rules.js';
 import { MAX_RESUME_URL_LENGTH, sessionIdProblem } from '../session/session.js';
@@ -220,6 +222,12 @@ class LimitsSchema {
   @All(Optional(), Millis(RANGES.maxCommandWindowMs))
   commandWindowMs?: number;
 
+  @All(Optional(), MarginMillis())
+  commandMarginMs?: number;
+
+  @All(Optional(), MarginMillis())
+  presenceMarginMs?: number;
+
   @All(
     Optional(),
     Rule(
@@ -278,6 +286,22 @@ export class CommonOptionsSchema {
 
   @All(Optional(), Bool())
   allowInsecureGateway?: boolean;
+
+  @All(
+    Optional(),
+    Rule(
+      'trustedResumeHosts',
+      'must be an array of host names (or *.domain)',
+      (v) => Array.isArray(v) && v.every(isHostPattern),
+    ),
+  )
+  trustedResumeHosts?: string[];
+
+  @All(Optional(), Bool())
+  resumeThroughGateway?: boolean;
+
+  @All(Optional(), IntInRange(1, 10))
+  maxMissedAcks?: number;
 
   @All(Optional(), OneOf(['zlib-stream', 'zstd-stream', 'none']))
   compression?: string;
@@ -436,6 +460,9 @@ export class ClusterOptionsSchema extends CommonOptionsSchema {
 
   @All(Optional(), Millis(RANGES.maxIdentifyWindowMs))
   identifyWindowMs?: number;
+
+  @All(Optional(), MarginMillis())
+  identifyMarginMs?: number;
 
   @All(Optional(), OneOf(['fail', 'wait']))
   onBudgetExhausted?: string;

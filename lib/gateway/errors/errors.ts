@@ -12,6 +12,7 @@ export type GatewayErrorCode =
   | 'TIMEOUT'
   | 'DECODE_FAILED'
   | 'PROTOCOL_VIOLATION'
+  | 'RESUME_URL_REFUSED'
   | 'IDENTIFY_BUDGET_EXHAUSTED'
   | 'MEMBER_REQUEST_RATE_LIMITED'
   | 'MEMBER_REQUEST_TIMEOUT'
@@ -140,6 +141,24 @@ export class DecodeError extends GatewayError {
 export class ProtocolError extends GatewayError {
   constructor(message: string) {
     super('PROTOCOL_VIOLATION', message);
+  }
+}
+
+/**
+ * A resume URL the token may not be sent to (README, Security): from READY's
+ * `resume_gateway_url` or from a stored session. It is not used: the RESUME goes to the
+ * gateway URL instead. `rule` says what the URL breaks; the URL itself is not repeated.
+ */
+export class ResumeUrlRefusedError extends GatewayError {
+  constructor(
+    readonly source: 'ready' | 'session',
+    readonly rule: string,
+  ) {
+    super(
+      'RESUME_URL_REFUSED',
+      `${source === 'ready' ? 'READY resume_gateway_url' : "The stored session's resume URL"} ` +
+        `${rule}; RESUME will use the gateway URL`,
+    );
   }
 }
 

@@ -1,3 +1,4 @@
+import type { DisconnectCause } from '../shard/disconnect-cause.js';
 import type { GatewayDispatchPayload } from 'discord-api-types/v10';
 import type { DispatchEventType, EventType, LifecycleEventType } from './event-type.js';
 import type { GatewayError } from '../errors/errors.js';
@@ -32,6 +33,8 @@ export interface ShardDisconnectedData {
   readonly reason: string;
   /** What the shard does next. */
   readonly next: 'resume' | 'identify' | 'stop';
+  /** Which rule ended the connection (one of `DISCONNECT_CAUSES`). */
+  readonly cause: DisconnectCause;
 }
 /** SHARD_RECONNECTING: the next connection attempt starts after `delayMs` ms. */
 export interface ShardReconnectingData {

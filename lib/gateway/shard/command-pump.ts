@@ -34,9 +34,11 @@ export class CommandPump {
   private readonly clock: Clock;
   private readonly counters: ShardCounters;
   private readonly etf: PayloadEncoding | undefined;
+  private readonly presenceMarginMs: number;
 
   constructor(ctx: ShardContext) {
     this.clock = ctx.clock;
+    this.presenceMarginMs = ctx.config.limits.presenceMarginMs;
     this.counters = ctx.counters;
     this.etf = ctx.etf ?? undefined;
   }
@@ -72,6 +74,7 @@ export class CommandPump {
       if (command.op === GatewayOpcodes.PresenceUpdate && !command.presenceSlot) {
         const presenceLimiter = (this.presenceLimiter ??= new PresenceLimiter({
           clock: this.clock,
+          marginMs: this.presenceMarginMs,
         }));
         if (!presenceLimiter.tryAcquire()) {
           this.waitForSlot(conn, presenceLimiter.waitForPresence(conn.signal), () => {

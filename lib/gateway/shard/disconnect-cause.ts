@@ -11,7 +11,10 @@
  * - `'reconnect-requested'`: op 7 RECONNECT.
  * - `'invalid-session'`: op 9 INVALID_SESSION.
  * - `'handshake-timeout'`: the socket, HELLO or READY/RESUMED did not come in time (GW-GT-10).
- * - `'bad-frame'`: a frame that could not be decoded or broke the protocol; the shard resumes.
+ * - `'bad-frame'`: a frame that could not be decoded or broke the protocol (or no decoder
+ *   could be set up); the shard resumes.
+ * - `'identify-refused'`: the identify queue refused (daily budget spent) or the IDENTIFY
+ *   could not be built; the shard stops.
  * - `'user-close'`: `close()` was called.
  */
 export const DISCONNECT_CAUSES = [
@@ -23,6 +26,7 @@ export const DISCONNECT_CAUSES = [
   'invalid-session',
   'handshake-timeout',
   'bad-frame',
+  'identify-refused',
   'user-close',
 ] as const;
 

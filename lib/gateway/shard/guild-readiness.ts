@@ -15,6 +15,7 @@ export class GuildReadiness {
   pending: Set<string> | null = null;
   private guildCount = 0;
   private timer: TimerHandle | undefined;
+  private onDone: (() => void) | undefined;
 
   private readonly clock: Clock;
   private readonly intents: number;
@@ -27,11 +28,12 @@ export class GuildReadiness {
     this.timeoutMs = ctx.config.timeouts.guildsReadyMs;
   }
 
-  /** READY listed `guildIds`. */
-  start(guildIds: string[]): void {
+  /** READY listed `guildIds`; `onDone` runs just before SHARD_GUILDS_READY. */
+  start(guildIds: string[], onDone?: () => void): void {
     this.stop();
     this.guildCount = guildIds.length;
     if ((this.intents & GatewayIntentBits.Guilds) === 0 || guildIds.length === 0) {
+      onDone?.();
       this.ctx.delivery.emit(EventType.ShardGuildsReady, {
         guildCount: guildIds.length,
         unavailable: [],
@@ -40,6 +42,7 @@ export class GuildReadiness {
       return;
     }
     this.pending = new Set(guildIds);
+    this.onDone = onDone;
     this.arm();
   }
 
@@ -56,6 +59,7 @@ export class GuildReadiness {
     this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.pending = null;
+    this.onDone = undefined;
   }
 
   private arm(): void {
@@ -68,7 +72,9 @@ export class GuildReadiness {
 
   private finish(timedOut: boolean): void {
     const unavailable = this.pending === null ? [] : [...this.pending];
+    const onDone = this.onDone;
     this.stop();
+    onDone?.();
     if (timedOut) {
       this.ctx.logger.warn(
         `${this.ctx.prefix} ${unavailable.length} guilds still unavailable after ${this.timeoutMs} ms`,

@@ -5,6 +5,7 @@ import {
   FatalCloseError,
   GatewayError,
   ProtocolError,
+  ResumeUrlRefusedError,
   ShardClosedError,
 } from '../errors/errors.js';
 import { EventType } from '../events/event-type.js';
@@ -15,7 +16,7 @@ import { serializePayload } from './commands.js';
 import type { Connection } from './connection.js';
 import type { DispatchFilter } from './dispatch-filter.js';
 import type { GuildReadiness } from './guild-readiness.js';
-import { Heartbeat } from './heartbeat.js';
+import { Heartbeat, type LivenessCause } from './heartbeat.js';
 import type { Latency } from './latency.js';
 import { CommandRateLimiter } from './rate-limiter.js';
 import type { ResumeUrlPolicy } from './resume-url.js';
@@ -151,6 +152,7 @@ export class Handshake {
       limit: limits.commandsPerWindow,
       windowMs: limits.commandWindowMs,
       heartbeatReserve: limits.heartbeatReserve,
+      marginMs: limits.commandMarginMs,
     });
     const commandSlots = limits.commandsPerWindow - conn.limiter.heartbeatReserve;
     if (commandSlots < MIN_COMMAND_SLOTS && !this.warnedCommandSlots) {
@@ -168,9 +170,11 @@ export class Handshake {
       {
         sendHeartbeat: () =>
           this.ctx.link.guard(conn, 'a heartbeat', () => this.sendHeartbeat(conn)),
-        onZombie: () => this.ctx.link.guard(conn, 'a zombie check', () => this.onZombie(conn)),
+        onZombie: (cause) =>
+          this.ctx.link.guard(conn, 'a zombie check', () => this.onZombie(conn, cause)),
       },
       this.latency,
+      config.maxMissedAcks,
     );
     conn.heartbeat.frameSinceBeat = true;
     conn.heartbeat.start();
@@ -212,12 +216,8 @@ export class Handshake {
     }
     this.sessionId = sessionId as string;
     const resumeUrl = urls.check(ready.resume_gateway_url);
-    if ('rule' in resumeUrl) {
-      delivery.reportBadFrame(
-        new ProtocolError(
-          `READY resume_gateway_url ${resumeUrl.rule}; RESUME will use the gateway URL`,
-        ),
-      );
+    if ('rule' in resumeUrl && !resumeUrl.repeated) {
+      delivery.reportBadFrame(new ResumeUrlRefusedError('ready', resumeUrl.rule));
     }
     urls.accept('url' in resumeUrl ? resumeUrl.url : null);
     const guildIds: string[] = [];
@@ -235,7 +235,8 @@ export class Handshake {
     if (conn.ended) return;
     delivery.emit(EventType.ShardReady, { sessionId: this.sessionId, guildCount: guildIds.length });
     if (conn.ended) return;
-    this.guilds.start(guildIds);
+    // The start-up backlog ends at guilds-ready: from then on ACKs are owed (GW-GT-7).
+    this.guilds.start(guildIds, () => conn.heartbeat?.endBacklog());
     this.ctx.link.afterActive();
   }
 
@@ -252,6 +253,8 @@ export class Handshake {
       `${this.ctx.prefix} RESUMED (session ${this.sessionId}, ${conn.replayed} replayed)`,
     );
     this.becomeActive(conn);
+    // The replay came before RESUMED: no backlog is left.
+    conn.heartbeat?.endBacklog();
     if (this.filter.wanted.has('RESUMED')) delivery.deliver(EventType.Resumed, d, sequence);
     if (conn.ended) return;
     delivery.emit(EventType.ShardResumed, {
@@ -264,7 +267,13 @@ export class Handshake {
   /** Op 7 RECONNECT: resume on a new connection. */
   onReconnect(conn: Connection): void {
     this.ctx.logger.debug(`${this.ctx.prefix} <- op 7 RECONNECT`);
-    this.ctx.link.restart(conn, RECONNECT_CLOSE_CODE, 'op 7 RECONNECT', 'resume');
+    this.ctx.link.restart(
+      conn,
+      RECONNECT_CLOSE_CODE,
+      'op 7 RECONNECT',
+      'resume',
+      'reconnect-requested',
+    );
   }
 
   /** Op 9 INVALID_SESSION (`d: resumable`). */
@@ -273,7 +282,13 @@ export class Handshake {
     this.ctx.logger.warn(`${this.ctx.prefix} <- op 9 INVALID_SESSION (resumable: ${resumable})`);
     this.ctx.delivery.emit(EventType.ShardInvalidSession, { resumable });
     if (resumable && this.canResume()) {
-      link.restart(conn, RECONNECT_CLOSE_CODE, 'op 9 INVALID_SESSION (resumable)', 'resume');
+      link.restart(
+        conn,
+        RECONNECT_CLOSE_CODE,
+        'op 9 INVALID_SESSION (resumable)',
+        'resume',
+        'invalid-session',
+      );
       return;
     }
     this.drop();
@@ -284,6 +299,7 @@ export class Handshake {
       RECONNECT_CLOSE_CODE,
       'op 9 INVALID_SESSION (not resumable)',
       'identify',
+      'invalid-session',
       delayMs,
     );
   }
@@ -305,6 +321,7 @@ export class Handshake {
           code === 4014 ? this.privilegedIntents() : [],
         ),
         code ?? 0,
+        'server-close',
       );
       return 'fatal';
     }
@@ -337,7 +354,7 @@ export class Handshake {
             ? error
             : new ShardClosedError(shardId, 'wait in the identify queue');
         logger.error(`${prefix} the identify queue refused: ${describeError(error)}`);
-        link.stopFatally(failure, 0);
+        link.stopFatally(failure, 0, 'identify-refused');
       },
     );
   }
@@ -362,7 +379,7 @@ export class Handshake {
       });
     } catch (error) {
       // Only an oversized presence can do this; no retry can fix it (GW-GT-15).
-      this.ctx.link.stopFatally(error as GatewayError, 0);
+      this.ctx.link.stopFatally(error as GatewayError, 0, 'identify-refused');
       return;
     }
     this.ctx.logger.debug(
@@ -432,12 +449,31 @@ export class Handshake {
     );
   }
 
-  private onZombie(conn: Connection): void {
+  /**
+   * A liveness rule fired (GW-HB-4, GW-GT-7). A zombie gets no close frame (nothing comes back
+   * on it); an ACK-starved connection that still delivers frames gets a non-1000 close, so the
+   * session stays resumable.
+   */
+  private onZombie(conn: Connection, cause: LivenessCause): void {
     if (conn.ended) return;
-    this.ctx.logger.warn(
-      `${this.ctx.prefix} no heartbeat ACK and no frame between two heartbeats: zombie connection, resuming`,
+    const { logger, prefix, config } = this.ctx;
+    if (cause === 'zombie') {
+      logger.warn(
+        `${prefix} zombie: no heartbeat ACK and no frame between two heartbeats; resuming`,
+      );
+      this.ctx.link.restart(conn, null, 'zombie connection (no heartbeat ACK)', 'resume', cause);
+      return;
+    }
+    logger.warn(
+      `${prefix} ack-timeout: frames arrive but ${config.maxMissedAcks} heartbeats in a row got no ACK; resuming`,
     );
-    this.ctx.link.restart(conn, null, 'zombie connection (no heartbeat ACK)', 'resume');
+    this.ctx.link.restart(
+      conn,
+      RECONNECT_CLOSE_CODE,
+      `no heartbeat ACK for ${config.maxMissedAcks} heartbeats`,
+      'resume',
+      cause,
+    );
   }
 
   /**

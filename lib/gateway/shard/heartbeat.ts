@@ -48,7 +48,7 @@ export class Heartbeat {
   /** Set by the connection on every received frame; cleared when a scheduled beat is sent. */
   frameSinceBeat = false;
   /**
-   * True while the start-up backlog arrives (from HELLO until the shard sets it false at
+   * True while the start-up backlog arrives (from HELLO until {@link endBacklog} at
    * guilds-ready or RESUMED): frames then prove life without a bound on missed ACKs.
    */
   backlog = true;
@@ -75,6 +75,11 @@ export class Heartbeat {
     private readonly latency: Latency,
     readonly maxMissedAcks = DEFAULT_MAX_MISSED_ACKS,
   ) {}
+
+  /** The shard is guilds-ready or resumed: missed ACKs count from now on. */
+  endBacklog(): void {
+    this.backlog = false;
+  }
 
   /** On-time beats in a row whose ACK has not come (reset by an ACK). */
   get missed(): number {

@@ -1,5 +1,5 @@
 import type { ShardConfig } from '../config/index.js';
-import { checkResumeUrl } from '../config/rules.js';
+import { checkResumeUrl, connectionUrl, type ConnectionParams } from '../config/rules.js';
 import type { GatewayLogger } from '../logger.js';
 import type { Connection } from './connection.js';
 
@@ -7,19 +7,25 @@ const API_VERSION = 10;
 
 /**
  * Where a shard connects (GW-URL-4, GW-GT-1): a RESUME goes to the session's resume URL, when
- * there is one, and everything else to the configured gateway URL (the base URL). After
- * `reconnect.resumeUrlFailures` connections in a row through the resume URL that ended
- * before HELLO, it is dropped and the RESUME goes to the base URL. Either way the query
- * names the API version, the encoding and the transport compression.
+ * there is one (and `resumeThroughGateway` is off), and everything else to the configured
+ * gateway URL (the base URL). After `reconnect.resumeUrlFailures` connections in a row through
+ * the resume URL that ended before HELLO, it is dropped and the RESUME goes to the base URL.
+ * Every URL is built with the WHATWG URL API: the path is kept, the query of the gateway URL
+ * is kept (on the resume URL too, under its own parameters), and `v`, `encoding` and
+ * `compress` are set by the library.
  */
 export class ResumeUrlPolicy {
-  /** The session's resume URL, without a trailing slash; `null`: none, use the base URL. */
+  /** The session's resume URL (path kept); `null`: none, use the base URL. */
   url: string | null = null;
-  /** The configured gateway URL without a trailing slash. */
+  /** The configured gateway URL, path and query kept. */
   readonly baseUrl: string;
-  private readonly query: string;
+  private readonly params: ConnectionParams;
   private readonly maxFailures: number;
   private readonly allowInsecure: boolean;
+  private readonly trustedHosts: readonly string[];
+  private readonly throughGateway: boolean;
+  /** READY resume URLs already refused and reported: one report per distinct URL. */
+  private readonly refused = new Set<string>();
   private failures = 0;
 
   constructor(
@@ -27,21 +33,31 @@ export class ResumeUrlPolicy {
     private readonly logger: GatewayLogger,
     private readonly prefix: string,
   ) {
-    this.baseUrl = stripUrl(config.gatewayUrl);
-    const compress = config.compression === 'none' ? '' : `&compress=${config.compression}`;
-    this.query = `/?v=${API_VERSION}&encoding=${config.encoding}${compress}`;
+    this.baseUrl = config.gatewayUrl;
+    this.params = {
+      v: API_VERSION,
+      encoding: config.encoding,
+      compress: config.compression === 'none' ? null : config.compression,
+    };
     this.maxFailures = config.reconnect.resumeUrlFailures;
     this.allowInsecure = config.allowInsecureGateway;
+    this.trustedHosts = config.trustedResumeHosts;
+    this.throughGateway = config.resumeThroughGateway;
   }
 
   /** Whether a connection that `resuming` (sends RESUME) goes to the resume URL. */
   usesResumeUrl(resuming: boolean): boolean {
-    return resuming && this.url !== null;
+    return resuming && this.url !== null && !this.throughGateway;
   }
 
   /** The URL, query included, a connection that is `resuming` or not opens. */
   target(resuming: boolean): string {
-    return (this.usesResumeUrl(resuming) ? (this.url as string) : this.baseUrl) + this.query;
+    if (!this.usesResumeUrl(resuming)) return connectionUrl(this.baseUrl, this.params);
+    const url = new URL(this.url as string);
+    for (const [name, value] of new URL(this.baseUrl).searchParams) {
+      if (!url.searchParams.has(name)) url.searchParams.append(name, value);
+    }
+    return connectionUrl(url.href, this.params);
   }
 
   /** HELLO arrived: the URL `conn` used works. */
@@ -63,19 +79,24 @@ export class ResumeUrlPolicy {
   }
 
   /**
-   * Checks READY's `resume_gateway_url`, held to the rules of a configured gateway URL: the
-   * RESUME sent there carries the token. It must be `wss:` (or `ws:` to a loopback host, and
-   * never `ws:` when the base URL is `wss:`, unless `allowInsecureGateway`), with no
-   * credentials, path, query or fragment. Absent or empty: `null`, the base URL. Changes
-   * nothing: pass the URL to {@link accept}, or `null` when a rule was broken.
+   * Checks READY's `resume_gateway_url` before a RESUME carries the token there (README:
+   * Security): `wss:` (or `ws:` to a loopback host, never `ws:` when the base URL is `wss:`,
+   * unless `allowInsecureGateway`), no credentials or fragment, and a host the token may go to
+   * (the gateway's host, a host under its parent domain, or `trustedResumeHosts`). A path is
+   * fine. Absent or empty, or with `resumeThroughGateway`: `null`, the base URL. Changes
+   * nothing but the record of refusals: `repeated` is true when this same URL was refused
+   * before (report it once). Pass the URL to {@link accept}, or `null` when refused.
    */
-  check(value: unknown): { url: string | null } | { rule: string } {
-    if (value === undefined || value === null || value === '') return { url: null };
-    return checkResumeUrl(
-      typeof value === 'string' ? stripUrl(value) : value,
-      this.baseUrl,
-      this.allowInsecure,
-    );
+  check(value: unknown): { url: string | null } | { rule: string; repeated: boolean } {
+    if (value === undefined || value === null || value === '' || this.throughGateway)
+      return { url: null };
+    const checked = checkResumeUrl(value, this.baseUrl, this.allowInsecure, this.trustedHosts);
+    if ('url' in checked) return checked;
+    const key = String(value);
+    const repeated = this.refused.has(key);
+    // Bounded: a gateway that sends a new bad URL in every READY must not grow it for ever.
+    if (!repeated && this.refused.size < 64) this.refused.add(key);
+    return { rule: checked.rule, repeated };
   }
 
   /** READY arrived: `url` (see {@link check}) is the new session's resume URL. */
@@ -89,9 +110,4 @@ export class ResumeUrlPolicy {
     this.url = null;
     this.failures = 0;
   }
-}
-
-/** Drops any trailing slash of a gateway URL before the query is appended. */
-function stripUrl(url: string): string {
-  return url.replace(/\/+$/, '');
 }

@@ -1,3 +1,4 @@
+import type { DisconnectCause } from './disconnect-cause.js';
 import type { Clock } from '../clock/clock.js';
 import type { PayloadEncoding } from '../codec/index.js';
 import type { ShardConfig } from '../config/index.js';
@@ -26,6 +27,7 @@ export interface ShardLink {
     closeCode: number | null,
     reason: string,
     action: CloseAction,
+    cause: DisconnectCause,
     minDelayMs?: number,
   ): void;
   /**
@@ -36,7 +38,7 @@ export interface ShardLink {
    */
   badFrame(conn: Connection, error: GatewayError, action?: CloseAction): void;
   /** Stops the shard for good (state FatallyClosed); `code` is the close code, 0 for none. */
-  stopFatally(error: GatewayError, code: number): void;
+  stopFatally(error: GatewayError, code: number, cause: DisconnectCause): void;
   setState(state: ShardState): void;
   /** A wait of `conn` (`phase`, e.g. 'READY') took longer than `timeoutMs`: reconnect. */
   timeout(conn: Connection, phase: string, timeoutMs: number): void;

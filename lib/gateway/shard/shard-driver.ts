@@ -1,3 +1,4 @@
+import type { DisconnectCause } from './disconnect-cause.js';
 import WebSocket from 'ws';
 import { systemClock, type Clock } from '../clock/clock.js';
 import { createEtfEncoding } from '../codec/index.js';
@@ -161,19 +162,20 @@ export class ShardDriver implements ShardLink {
     closeCode: number | null,
     reason: string,
     action: CloseAction,
+    cause: DisconnectCause,
     minDelayMs = 0,
   ): void {
     if (conn.ended) return;
     this.endConnection(conn, closeCode);
-    this.connectionEnded(conn, closeCode, reason, action, minDelayMs);
+    this.connectionEnded(conn, closeCode, reason, action, cause, minDelayMs);
   }
 
   badFrame(conn: Connection, error: GatewayError, action: CloseAction = 'resume'): void {
     this.delivery.reportBadFrame(error);
-    this.restart(conn, RECONNECT_CLOSE_CODE, error.message, action);
+    this.restart(conn, RECONNECT_CLOSE_CODE, error.message, action, 'bad-frame');
   }
 
-  stopFatally(error: GatewayError, code: number): void {
+  stopFatally(error: GatewayError, code: number, cause: DisconnectCause): void {
     this.running = false;
     this.fatalError = error;
     this.reconnect.cancel();
@@ -185,7 +187,12 @@ export class ShardDriver implements ShardLink {
       error instanceof FatalCloseError ? error.message : `${this.prefix} ${error.message}`,
     );
     this.setState(ShardState.FatallyClosed);
-    this.delivery.emit(EventType.ShardDisconnected, { code, reason: error.message, next: 'stop' });
+    this.delivery.emit(EventType.ShardDisconnected, {
+      code,
+      reason: error.message,
+      next: 'stop',
+      cause,
+    });
     this.delivery.emit(EventType.ShardFatal, { code, error });
     this.stopParts(error, error);
   }
@@ -203,7 +210,7 @@ export class ShardDriver implements ShardLink {
     const error = new GatewayTimeoutError(phase, timeoutMs);
     this.logger.warn(`${this.prefix} ${error.message}; reconnecting`);
     this.delivery.emit(EventType.ShardError, { error });
-    this.restart(conn, null, error.message, 'resume');
+    this.restart(conn, null, error.message, 'resume', 'handshake-timeout');
   }
 
   becomeActive(): void {
@@ -297,7 +304,7 @@ export class ShardDriver implements ShardLink {
       });
     } catch (error) {
       this.logger.warn(`${this.prefix} cannot open a WebSocket to ${url}: ${describeError(error)}`);
-      this.connectionEnded(conn, null, 'socket could not be created', 'resume');
+      this.connectionEnded(conn, null, 'socket could not be created', 'resume', 'connection-lost');
       return;
     }
     conn.socket = socket;
@@ -326,7 +333,7 @@ export class ShardDriver implements ShardLink {
     conn.opened = true;
     conn.clearTimers();
     if (!this.receiver.openInflater(conn)) {
-      this.restart(conn, RECONNECT_CLOSE_CODE, 'no inflater', 'resume');
+      this.restart(conn, RECONNECT_CLOSE_CODE, 'no inflater', 'resume', 'bad-frame');
       return;
     }
     const helloMs = this.config.timeouts.helloMs;
@@ -354,7 +361,13 @@ export class ShardDriver implements ShardLink {
       this.logger.debug(`${this.prefix} the connection attempt ended before the socket opened`);
     }
     this.endConnection(conn, null);
-    this.connectionEnded(conn, closeCode, text || policy.reason, policy.action);
+    this.connectionEnded(
+      conn,
+      closeCode,
+      text || policy.reason,
+      policy.action,
+      closeCode === null ? 'connection-lost' : 'server-close',
+    );
   }
 
   /** Tears down everything `conn` owns; its socket gets `closeCode` or is terminated (`null`). */
@@ -375,6 +388,7 @@ export class ShardDriver implements ShardLink {
     code: number | null,
     reason: string,
     action: CloseAction,
+    cause: DisconnectCause,
     minDelayMs = 0,
   ): void {
     this.lastClose = { code, reason };
@@ -385,7 +399,8 @@ export class ShardDriver implements ShardLink {
     const next = this.handshake.connectionEnded(conn, code, action);
     if (next === 'fatal') return;
     this.setState(ShardState.Disconnected);
-    this.delivery.emit(EventType.ShardDisconnected, { code, reason, next });
+    this.logger.debug(`${this.prefix} disconnected (${cause}); next: ${next}`);
+    this.delivery.emit(EventType.ShardDisconnected, { code, reason, next, cause });
     const delayMs = this.reconnect.announce(minDelayMs, this.handshake.canResume());
     if (this.running) this.reconnect.start(delayMs, () => this.openGuarded());
   }
@@ -409,6 +424,7 @@ export class ShardDriver implements ShardLink {
         code,
         reason: 'closed by the user',
         next: 'stop',
+        cause: 'user-close',
       });
     }
     const id = this.config.shardId;

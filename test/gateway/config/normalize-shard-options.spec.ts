@@ -40,6 +40,9 @@ describe('normalizeShardOptions: defaults', () => {
       shardCount: 1,
       gatewayUrl: 'wss://gateway.discord.gg',
       allowInsecureGateway: false,
+      trustedResumeHosts: [],
+      resumeThroughGateway: false,
+      maxMissedAcks: 2,
       compression: 'zlib-stream',
       encoding: 'json',
       largeThreshold: 50,
@@ -64,6 +67,8 @@ describe('normalizeShardOptions: defaults', () => {
         maxInflatedBytes: 128 * 1024 * 1024,
         commandsPerWindow: 120,
         commandWindowMs: 60_000,
+        commandMarginMs: 1_000,
+        presenceMarginMs: 1_000,
         heartbeatReserve: null,
       },
       recordTo: null,
@@ -86,7 +91,7 @@ describe('normalizeShardOptions: defaults', () => {
       presence: { status: 'dnd', activities: [{ name: 'Cards', type: 0 }] },
       identifyProperties: { os: 'linux' },
       eventTypes: EventTypeFlags.of(EventType.MessageCreate),
-      session: { id: 'abc', sequence: 42, resumeUrl: 'wss://gateway-us-east1-c.discord.gg' },
+      session: { id: 'abc', sequence: 42, resumeUrl: 'wss://gateway-us-east1-c.example.com' },
       timeouts: { readyMs: 120_000 },
       limits: { heartbeatReserve: 12 },
       recordTo: 'payloads.jsonl',
@@ -106,7 +111,7 @@ describe('normalizeShardOptions: defaults', () => {
     expect(config.session).toEqual({
       id: 'abc',
       sequence: 42,
-      resumeUrl: 'wss://gateway-us-east1-c.discord.gg',
+      resumeUrl: 'wss://gateway-us-east1-c.example.com',
     });
     expect(config.timeouts).toEqual({
       connectMs: 15_000,
@@ -190,18 +195,7 @@ describe('normalizeShardOptions: the bad-input catalogue (issue 6), one problem 
     ],
     ['http: gateway', { gatewayUrl: 'https://gateway.discord.gg' }, 'gatewayUrl', /wss: URL/],
     ['not a URL', { gatewayUrl: 'gateway.discord.gg' }, 'gatewayUrl', /wss: URL/],
-    [
-      'a path',
-      { gatewayUrl: 'wss://gateway.discord.gg/gw' },
-      'gatewayUrl',
-      /no path, query or fragment/,
-    ],
-    [
-      'a query',
-      { gatewayUrl: 'wss://gateway.discord.gg/?v=9' },
-      'gatewayUrl',
-      /no path, query or fragment/,
-    ],
+    ['a fragment', { gatewayUrl: 'wss://proxy.example/discord#x' }, 'gatewayUrl', /no fragment/],
     [
       'credentials',
       { gatewayUrl: 'wss://user:pw@gateway.discord.gg' },
@@ -400,10 +394,16 @@ describe('normalizeShardOptions: the bad-input catalogue (issue 6), one problem 
       /integer >= 0/,
     ],
     [
-      'session resume URL with a path',
-      { session: { id: 'a', sequence: 1, resumeUrl: 'wss://g.discord.gg/x' } },
+      'session resume URL with a fragment',
+      { session: { id: 'a', sequence: 1, resumeUrl: 'wss://g.discord.gg/x#y' } },
       'session.resumeUrl',
-      /no path/,
+      /no fragment/,
+    ],
+    [
+      'session resume URL on a host the token may not go to',
+      { session: { id: 'a', sequence: 1, resumeUrl: 'wss://attacker.example' } },
+      'session.resumeUrl',
+      /under its parent domain \(or a host listed in trustedResumeHosts\)/,
     ],
     [
       'session resume URL ws: to a remote host',

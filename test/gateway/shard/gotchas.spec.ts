@@ -286,9 +286,13 @@ describe('PROTOCOL.md section 18 gotchas, one shard against FakeGateway', () => 
     expect(h.logs.text()).toMatch(/zombie/);
   });
 
-  it('GW-GT-7: a connection still receiving frames is alive even without ACKs; op 1 is answered at once with op 1', async () => {
+  it('GW-GT-7: a connection still receiving frames is alive without ACKs within maxMissedAcks; op 1 is answered at once with op 1', async () => {
     const clock = new ManualClock();
-    h = await harness({ clock, heartbeatIntervalMs: 10_000 }, {}, { random: () => 0 });
+    h = await harness(
+      { clock, heartbeatIntervalMs: 10_000 },
+      { maxMissedAcks: 3 },
+      { random: () => 0 },
+    );
     await h.shard.connect();
     const conn = await h.gw.waitForConnection(0);
     conn.stopAcking();

@@ -1,4 +1,8 @@
-import { FatalCloseError, ProtocolError } from '../../../lib/gateway/errors/errors.js';
+import {
+  FatalCloseError,
+  ProtocolError,
+  ResumeUrlRefusedError,
+} from '../../../lib/gateway/errors/errors.js';
 import { EventType } from '../../../lib/gateway/events/event-type.js';
 import { EventTypeFlags } from '../../../lib/gateway/events/event-type-flags.js';
 import { ShardState } from '../../../lib/gateway/shard/shard-state.js';
@@ -180,7 +184,7 @@ describe('Handshake: what READY, RESUMED and op 9 mean', () => {
     const error = h.events.find((e) => e.type === EventType.ShardError)!.data as {
       error: Error;
     };
-    expect(error.error).toBeInstanceOf(ProtocolError);
+    expect(error.error).toBeInstanceOf(ResumeUrlRefusedError);
     expect(error.error.message).toMatch(/resume_gateway_url .*RESUME will use the gateway URL/);
     expect(h.urls.target(true)).toMatch(/^wss:\/\/gateway\.discord\.gg\/\?v=10/);
     h.guilds.stop();
@@ -219,6 +223,7 @@ describe('Handshake: what READY, RESUMED and op 9 mean', () => {
         closeCode: 4000,
         reason: 'op 7 RECONNECT',
         action: 'resume',
+        cause: 'reconnect-requested',
         minDelayMs: 0,
       },
     ]);
@@ -251,6 +256,7 @@ describe('Handshake: what READY, RESUMED and op 9 mean', () => {
           kind: 'restart',
           closeCode: 4000,
           action: 'identify',
+          cause: 'invalid-session',
           minDelayMs: Math.round(min + (max - min) * 0.25),
         }),
       ]);
@@ -267,8 +273,18 @@ describe('Handshake: what a connection end leads to', () => {
     expect(h.handshake.connectionEnded(conn, 4014, 'fatal')).toBe('fatal');
     expect(h.handshake.connectionEnded(conn, 4004, 'fatal')).toBe('fatal');
     expect(h.calls).toEqual([
-      { kind: 'stopFatally', code: 4014, error: expect.any(FatalCloseError) },
-      { kind: 'stopFatally', code: 4004, error: expect.any(FatalCloseError) },
+      {
+        kind: 'stopFatally',
+        code: 4014,
+        error: expect.any(FatalCloseError),
+        cause: 'server-close',
+      },
+      {
+        kind: 'stopFatally',
+        code: 4004,
+        error: expect.any(FatalCloseError),
+        cause: 'server-close',
+      },
     ]);
     const intents = h.calls.map((call) =>
       call.kind === 'stopFatally' ? (call.error as FatalCloseError).privilegedIntents : null,

@@ -1,3 +1,4 @@
+import type { DisconnectCause } from '../../../lib/gateway/shard/disconnect-cause.js';
 import type WebSocket from 'ws';
 import { ManualClock } from '../../../lib/gateway/clock/manual-clock.js';
 import { normalizeShardOptions, type ShardOptions } from '../../../lib/gateway/config/index.js';
@@ -27,10 +28,11 @@ export type LinkCall =
       closeCode: number | null;
       reason: string;
       action: CloseAction;
+      cause: DisconnectCause;
       minDelayMs: number;
     }
   | { kind: 'badFrame'; error: GatewayError; action: CloseAction }
-  | { kind: 'stopFatally'; error: GatewayError; code: number }
+  | { kind: 'stopFatally'; error: GatewayError; code: number; cause: DisconnectCause }
   | { kind: 'state'; state: ShardState }
   | { kind: 'timeout'; phase: string; timeoutMs: number }
   | { kind: 'becomeActive' }
@@ -58,15 +60,15 @@ export function partsContext(options: Partial<ShardOptions> = {}, random = () =>
   });
   const calls: LinkCall[] = [];
   const link: ShardLink = {
-    restart: (conn, closeCode, reason, action, minDelayMs = 0) => {
-      calls.push({ kind: 'restart', closeCode, reason, action, minDelayMs });
+    restart: (conn, closeCode, reason, action, cause, minDelayMs = 0) => {
+      calls.push({ kind: 'restart', closeCode, reason, action, cause, minDelayMs });
       conn.end();
     },
     badFrame: (conn, error, action = 'resume') => {
       calls.push({ kind: 'badFrame', error, action });
       conn.end();
     },
-    stopFatally: (error, code) => calls.push({ kind: 'stopFatally', error, code }),
+    stopFatally: (error, code, cause) => calls.push({ kind: 'stopFatally', error, code, cause }),
     setState: (state) => calls.push({ kind: 'state', state }),
     timeout: (_conn, phase, timeoutMs) => calls.push({ kind: 'timeout', phase, timeoutMs }),
     becomeActive: () => calls.push({ kind: 'becomeActive' }),

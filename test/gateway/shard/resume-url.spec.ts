@@ -62,7 +62,7 @@ describe("ResumeUrlPolicy: READY's resume_gateway_url", () => {
   it('a wss: host, trailing slashes dropped', () => {
     const { urls } = policy();
     expect(urls.check(`${RESUME_URL}/`)).toEqual({ url: RESUME_URL });
-    expect(urls.check(`${RESUME_URL}//`)).toEqual({ url: RESUME_URL });
+    expect(urls.check(`${RESUME_URL}/resume-abc`)).toEqual({ url: `${RESUME_URL}/resume-abc` });
   });
 
   it.each([
@@ -70,14 +70,16 @@ describe("ResumeUrlPolicy: READY's resume_gateway_url", () => {
     ['ws://127.0.0.1:9000', /no downgrade to ws:/],
     ['https://gateway.discord.gg', /wss:/],
     ['wss://user:pass@gateway.discord.gg', /credentials/],
-    ['wss://gateway.discord.gg/some/path', /path/],
-    ['wss://gateway.discord.gg/?v=9', /query/],
+    ['wss://gateway.discord.gg/#frag', /fragment/],
+    ['wss://attacker.example', /parent domain/],
     ['not a url', /wss:/],
     [42, /wss:/],
   ])('%p is refused (the token would go there): %p', (value, rule) => {
     const { urls } = policy();
     const checked = urls.check(value);
-    expect(checked).toEqual({ rule: expect.stringMatching(rule) });
+    expect(checked).toEqual({ rule: expect.stringMatching(rule), repeated: false });
+    // The same URL again: refused, marked repeated so it is reported once.
+    expect(urls.check(value)).toEqual({ rule: expect.stringMatching(rule), repeated: true });
   });
 
   it('ws: to a loopback host is taken when the gateway URL is ws: too', () => {
