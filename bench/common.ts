@@ -71,6 +71,8 @@ export interface ClientConfig {
   /** Pretend the optional native addons (zlib-sync, zstd-napi, bufferutil) are not installed. */
   readonly noNative: boolean;
   readonly mode: 'throughput' | 'idle' | 'startup';
+  /** Pace IDENTIFY with a RedisIdentifyQueue on this redis-server instead of the in-process queue. */
+  readonly redis?: { readonly port: number; readonly keyPrefix: string };
 }
 
 /** Orchestrator -> client process. */

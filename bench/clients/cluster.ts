@@ -1,4 +1,5 @@
 /** (a) This library's Cluster with a plain listener (or, filtered, a MESSAGE_CREATE subscription). */
+import { Redis } from 'ioredis';
 import {
   Cluster,
   EventType,
@@ -6,6 +7,7 @@ import {
   type GatewayEvent,
   type GatewayLogger,
 } from '../../lib/gateway/index.js';
+import { RedisIdentifyQueue } from '../../lib/redis/index.js';
 import type { BenchClient, Probe } from '../client-process.js';
 import { BENCH_INTENTS, END_MARKER, type ClientConfig } from '../common.js';
 
@@ -41,12 +43,28 @@ export function clusterOptions(config: ClientConfig) {
 
 export function createClient(config: ClientConfig, probe: Probe): BenchClient {
   const filtered = config.filtered;
+  const logger = pathLogger(probe);
+  const redis = config.redis === undefined ? null : new Redis(config.redis.port, '127.0.0.1');
   const cluster = new Cluster(
     {
       ...clusterOptions(config),
       eventTypes: filtered ? EventTypeFlags.of(EventType.MessageCreate) : EventTypeFlags.ALL,
     },
-    { logger: pathLogger(probe) },
+    {
+      logger,
+      queue:
+        redis === null
+          ? undefined
+          : new RedisIdentifyQueue({
+              redis,
+              token: config.token,
+              keyPrefix: config.redis?.keyPrefix,
+              apiUrl: config.apiUrl,
+              maxConcurrency: config.maxConcurrency,
+              windowMs: config.identifyWindowMs,
+              logger,
+            }),
+    },
   );
   const listener = (event: GatewayEvent): void => {
     probe.onEvent();
@@ -62,6 +80,9 @@ export function createClient(config: ClientConfig, probe: Probe): BenchClient {
       await cluster.up();
       await cluster.waitUntilReady();
     },
-    stop: () => cluster.down(),
+    stop: async () => {
+      await cluster.down();
+      redis?.disconnect();
+    },
   };
 }

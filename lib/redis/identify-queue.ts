@@ -16,7 +16,10 @@ import {
 } from '../gateway/errors/errors.js';
 import { silentLogger, type GatewayLogger } from '../gateway/logger.js';
 import type { IdentifyQueue } from '../gateway/queue/identify-queue.js';
-import type { BudgetExhaustedPolicy } from '../gateway/queue/in-memory-queue.js';
+import type {
+  BudgetExhaustedPolicy,
+  IdentifyQueueInsight,
+} from '../gateway/queue/in-memory-queue.js';
 import { fetchGatewayBot } from '../gateway/rest/gateway-bot.js';
 import { botIdFromToken, DEFAULT_KEY_PREFIX, RedisKeys } from './keys.js';
 import { LongTimer } from './long-timer.js';
@@ -167,7 +170,7 @@ const RETRY_MAX_MS = 5_000;
  * const queue = new RedisIdentifyQueue({ redis: new Redis(url), token });
  * const cluster = new Cluster({ token, intents, shards: { buckets: [0, 1], shardCount: 16, maxConcurrency: 4 } }, { queue });
  */
-export class RedisIdentifyQueue implements IdentifyQueue {
+export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
   /** The keys this queue uses. */
   readonly keys: RedisKeys;
   readonly windowMs: number;

@@ -72,9 +72,12 @@ const RESUMABLE_CLOSE_CODE = 4000;
  * - Commands to a shard by id, by guild (Discord docs: Gateway, Sharding) or to every shard.
  *
  * Sessions: `downResumable()` stores every session; the next `up()` with the same store
- * resumes them. A stored session is a one-time handoff: it is deleted from the store once its
- * shard resumed, re-identified, or got op 9 `d:false`, so a crash later never replays events
- * that were already delivered (no periodic saves, for the same reason). `down()` deletes them.
+ * resumes them. By default a stored session is a one-time handoff: it is deleted from the
+ * store once its shard resumed, re-identified, or got op 9 `d:false`, so a crash later never
+ * replays events that were already delivered. A store that sets `saveIntervalMs` (one shared
+ * by processes, such as Redis) gets every Active shard's session saved at that interval and
+ * kept: a process that dies is resumed by the next one, and the events after the last save
+ * are delivered again (at least once). `down()` deletes the stored sessions.
  *
  * @example
  * const cluster = new Cluster({ token, intents: ['Guilds'] }, { sessionStore: new FileSessionStore('.sessions.json') });
@@ -366,19 +369,29 @@ export class Cluster {
         : scheme.shardCount;
     this.shards.count = count;
     const ids = shardIdsOf(scheme, count);
-    const queue =
+    const queue: IdentifyQueue =
       this.injectedQueue ??
       createIdentifyQueue(this.config, gatewayBot, this.clock, this.logger, () =>
         this.emitProgress(),
       );
     this.queue = queue;
     this.insight = isInsight(queue) ? queue : null;
+    await queue.prepare?.(count);
+    this.checkNotStopped();
 
     const gatewayUrl = gatewayUrlFor(this.config, this.explicitGatewayUrl, gatewayBot);
     const stored = await Promise.all(ids.map((id) => this.stored.load(id, count, gatewayUrl)));
     this.checkNotStopped();
     const needed = stored.filter((session) => session === null).length;
-    checkIdentifyBudget(needed, this.insight, gatewayBot, this.config, this.clock, this.logger);
+    await checkIdentifyBudget(
+      needed,
+      this.insight,
+      gatewayBot,
+      this.config,
+      this.clock,
+      this.logger,
+    );
+    this.checkNotStopped();
 
     const eventTypes = this.router.effectiveFlags;
     const paced = reportingGrants(queue, () => this.emitProgress());
@@ -389,6 +402,7 @@ export class Cluster {
       (event) => this.onShardEvent(event),
     );
     this.stored.markPending(ids, stored);
+    this.stored.startAutosave(count, () => this.shards.values(), this.clock);
     this.started.resolve();
     this.logger.log(
       `Cluster starting ${ids.length} of ${count} shards: ${this.stored.pendingCount} resume, ${needed} identify`,

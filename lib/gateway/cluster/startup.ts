@@ -109,18 +109,18 @@ export function isInsight(queue: IdentifyQueue): queue is IdentifyQueue & Identi
  * (Discord docs: Session Start Limit Object): asks the queue when it can tell (`insight`), else compares with the remaining
  * starts of GET /gateway/bot. Under the `'wait'` policy a shortfall is only logged.
  *
- * @throws IdentifyBudgetError under the `'fail'` policy
+ * @throws (rejects) IdentifyBudgetError under the `'fail'` policy
  */
-export function checkIdentifyBudget(
+export async function checkIdentifyBudget(
   needed: number,
   insight: IdentifyQueueInsight | null,
   gatewayBot: GatewayBotInfo | null,
   config: ClusterConfig,
   clock: Clock,
   logger: GatewayLogger,
-): void {
+): Promise<void> {
   if (insight !== null) {
-    const resetAt = insight.checkBudget(needed);
+    const resetAt = await insight.checkBudget(needed);
     if (resetAt !== null) {
       logger.warn(
         `Identify budget too small for ${needed} shard(s); some wait for the reset at ${new Date(resetAt).toISOString()}`,

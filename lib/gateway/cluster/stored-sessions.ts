@@ -1,20 +1,25 @@
+import type { Clock } from '../clock/clock.js';
 import { checkResumeUrl } from '../config/rules.js';
 import { describeError } from '../errors/errors.js';
 import type { GatewayLogger } from '../logger.js';
 import { sessionProblem, type Session, type SessionStore } from '../session/session.js';
+import { SessionAutosave, type AutosavedShard } from './session-autosave.js';
 
 /**
  * The cluster's sessions in its {@link SessionStore}, keyed by shard id and shard count (another
  * count's sessions are never resumed).
  *
- * A stored session is a one-time handoff: loaded by the next start, it stays pending until its
- * shard resumed, re-identified, or got op 9 `d:false`, and is then deleted, so a crash later
- * never replays events that were already delivered. The cluster's stop saves the sessions
- * again (resumable close) or deletes them (close 1000).
+ * By default a stored session is a one-time handoff: loaded by the next start, it stays
+ * pending until its shard resumed, re-identified, or got op 9 `d:false`, and is then deleted,
+ * so a crash later never replays events that were already delivered. A store that sets
+ * `saveIntervalMs` keeps it instead: a {@link SessionAutosave} saves every Active shard's
+ * session at that interval and as soon as the shard is Active. The cluster's stop saves the
+ * sessions again (resumable close) or deletes them (close 1000).
  */
 export class StoredSessions {
   /** Shards whose stored session is not yet consumed. */
   private readonly pending = new Set<number>();
+  private autosave: SessionAutosave | null = null;
 
   constructor(
     private readonly store: SessionStore,
@@ -70,12 +75,33 @@ export class StoredSessions {
     });
   }
 
+  /** Starts the periodic save of {@link SessionAutosave} when the store asks for it. */
+  startAutosave(shardCount: number, shards: () => Iterable<AutosavedShard>, clock: Clock): void {
+    const intervalMs = this.store.saveIntervalMs;
+    if (intervalMs === undefined || this.autosave !== null) return;
+    this.autosave = new SessionAutosave({
+      store: this.store,
+      intervalMs,
+      shardCount,
+      shards,
+      clock,
+      logger: this.logger,
+    });
+    this.autosave.start();
+  }
+
   /**
    * Shard `id` no longer needs its stored session (it resumed, identified, or its session was
    * invalidated): deletes it from the store, unless `stopping` (then {@link persist} decides).
-   * Errors of the store are logged.
+   * With the periodic save, it is kept, and saved at once when the shard is Active. Errors of
+   * the store are logged.
    */
   consume(id: number, shardCount: number, stopping: boolean): void {
+    if (this.autosave !== null) {
+      this.pending.delete(id);
+      this.autosave.saveNow(id);
+      return;
+    }
     if (!this.pending.delete(id) || stopping) return;
     this.store.delete(id, shardCount).catch((error: unknown) => {
       this.logger.error(`Cannot delete the stored session of shard ${id}`, error);
@@ -94,6 +120,8 @@ export class StoredSessions {
     sessions: ReadonlyMap<number, Session>,
     resumable: boolean,
   ): Promise<void> {
+    // The periodic saves still on their way must not land after these.
+    await this.autosave?.stop();
     await Promise.all(
       ids.map(async (id) => {
         try {

@@ -11,4 +11,10 @@ export interface IdentifyQueue {
    * the daily budget is spent and the policy is `'fail'`.
    */
   enqueue(shardId: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Called by the Cluster on `up()`, before any enqueue and before its budget check, with the
+   * bot's shard count: a queue shared between processes keeps its state per shard count and
+   * may check its settings against the other processes' here. Rejecting fails `up()`.
+   */
+  prepare?(shardCount: number): Promise<void>;
 }

@@ -72,9 +72,10 @@ export interface IdentifyQueueInsight {
    * Checks that `needed` IDENTIFYs fit in the remaining budget. Returns `null` when they fit,
    * else the clock reading (ms) at which the budget resets and the queue will continue
    * (policy `'wait'`). Throws {@link IdentifyBudgetError} when they do not fit and the policy
-   * is `'fail'`.
+   * is `'fail'`. A queue whose budget lives elsewhere (Redis) answers with a promise of the
+   * same.
    */
-  checkBudget(needed: number): number | null;
+  checkBudget(needed: number): number | null | Promise<number | null>;
   /** Clock reading (ms) of the budget reset the queue is waiting for, or `null` when not waiting. */
   readonly waitingForBudgetResetAt: number | null;
 }

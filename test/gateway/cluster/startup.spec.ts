@@ -49,26 +49,28 @@ describe('cluster start-up steps (without a gateway)', () => {
     expect(gatewayUrlFor(config(), false, null)).toBe(config().gatewayUrl);
   });
 
-  it("GW-ID-5: 'fail' refuses before any IDENTIFY when the shards to identify exceed the budget", () => {
+  it("GW-ID-5: 'fail' refuses before any IDENTIFY when the shards to identify exceed the budget", async () => {
     const clock = new ManualClock();
     const log = logger();
     const fail = config({ onBudgetExhausted: 'fail' });
-    expect(() => checkIdentifyBudget(3, null, gatewayBot(3), fail, clock, log.value)).not.toThrow();
-    expect(() => checkIdentifyBudget(4, null, gatewayBot(3), fail, clock, log.value)).toThrow(
-      IdentifyBudgetError,
-    );
+    await expect(
+      checkIdentifyBudget(3, null, gatewayBot(3), fail, clock, log.value),
+    ).resolves.toBeUndefined();
+    await expect(
+      checkIdentifyBudget(4, null, gatewayBot(3), fail, clock, log.value),
+    ).rejects.toThrow(IdentifyBudgetError);
     const queue = createIdentifyQueue(fail, gatewayBot(3), clock, log.value, () => {});
-    expect(() => checkIdentifyBudget(4, queue, gatewayBot(3), fail, clock, log.value)).toThrow(
-      IdentifyBudgetError,
-    );
+    await expect(
+      checkIdentifyBudget(4, queue, gatewayBot(3), fail, clock, log.value),
+    ).rejects.toThrow(IdentifyBudgetError);
   });
 
-  it("GW-ID-5: 'wait' logs the shortfall and the reset it waits for", () => {
+  it("GW-ID-5: 'wait' logs the shortfall and the reset it waits for", async () => {
     const clock = new ManualClock();
     const log = logger();
     const wait = config({ onBudgetExhausted: 'wait' });
     const queue = createIdentifyQueue(wait, gatewayBot(1), clock, log.value, () => {});
-    checkIdentifyBudget(2, queue, gatewayBot(1), wait, clock, log.value);
+    await checkIdentifyBudget(2, queue, gatewayBot(1), wait, clock, log.value);
     expect(log.warnings).toEqual([
       expect.stringMatching(/^Identify budget too small for 2 shard\(s\); some wait for the reset/),
     ]);

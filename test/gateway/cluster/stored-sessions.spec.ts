@@ -1,7 +1,9 @@
+import { ManualClock } from '../../../lib/gateway/clock/manual-clock.js';
 import { StoredSessions } from '../../../lib/gateway/cluster/stored-sessions.js';
 import type { GatewayLogger } from '../../../lib/gateway/logger.js';
 import { MemorySessionStore } from '../../../lib/gateway/session/memory-session-store.js';
 import type { Session, SessionStore } from '../../../lib/gateway/session/session.js';
+import { ShardState } from '../../../lib/gateway/shard/shard-state.js';
 
 const GATEWAY = 'wss://gateway.discord.gg';
 const session = (id: string, resumeUrl = 'wss://resume.discord.gg'): Session => ({
@@ -91,5 +93,26 @@ describe('StoredSessions (the one-time handoff, without shards)', () => {
     stored.markPending([0], [session('a')]);
     await stored.persist([0, 1], 2, new Map(), false);
     expect(await store.load(0, 2)).toBeNull();
+  });
+
+  it('with a store that asks for periodic saves, a consumed session is kept and saved again at once', async () => {
+    const store = Object.assign(new MemorySessionStore(), { saveIntervalMs: 60_000 });
+    const { stored } = setup(store);
+    await store.save(0, 2, session('old'));
+    stored.markPending([0, 1], [session('old'), null]);
+    const shards = [
+      { id: 0, state: ShardState.Active, session: { ...session('old'), sequence: 50 } },
+      { id: 1, state: ShardState.Identifying, session: null },
+    ];
+    stored.startAutosave(2, () => shards, new ManualClock());
+    stored.consume(0, 2, false);
+    stored.consume(1, 2, false);
+    expect(stored.pendingCount).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await store.load(0, 2)).toEqual({ ...session('old'), sequence: 50 });
+    expect(await store.load(1, 2)).toBeNull();
+    // The shutdown's own save comes after the periodic ones.
+    await stored.persist([0, 1], 2, new Map([[0, { ...session('old'), sequence: 60 }]]), true);
+    expect(await store.load(0, 2)).toEqual({ ...session('old'), sequence: 60 });
   });
 });
