@@ -293,13 +293,14 @@ export class Handshake {
   }
 
   private identify(conn: Connection): void {
-    const { link, logger, prefix, shardId } = this.ctx;
+    const { clock, link, logger, prefix, shardId } = this.ctx;
     link.setState(ShardState.Identifying);
+    const queuedAt = clock.now();
     this.queue.enqueue(shardId, conn.signal).then(
       () => {
         if (conn.ended) return;
         conn.releaseSignal();
-        this.sendIdentify(conn);
+        this.sendIdentify(conn, clock.now() - queuedAt);
       },
       (error: unknown) => {
         if (conn.ended || error instanceof AbortedError) return;
@@ -313,7 +314,8 @@ export class Handshake {
     );
   }
 
-  private sendIdentify(conn: Connection): void {
+  /** @param queueWaitMs how long the identify queue held it, for metrics */
+  private sendIdentify(conn: Connection, queueWaitMs: number): void {
     const { config, shardId, shardCount } = this.ctx;
     // A new session starts: the sequence starts again with READY (GW-GT-5).
     this.sequence = null;
@@ -342,6 +344,7 @@ export class Handshake {
     conn.limiter?.acquireHeartbeat();
     conn.send(frame);
     conn.handshakeSent = true;
+    this.ctx.observer?.identifySent(shardId, queueWaitMs);
     this.armReadyTimer(conn, 'READY');
   }
 
