@@ -1,4 +1,7 @@
-/** (a) This library's Cluster with a plain listener (or, filtered, a MESSAGE_CREATE subscription). */
+/**
+ * (a) This library's Cluster with a plain listener (or, filtered, a MESSAGE_CREATE
+ * subscription); with `metrics`, measured by a GatewayMetrics.
+ */
 import {
   Cluster,
   EventType,
@@ -6,6 +9,8 @@ import {
   type GatewayEvent,
   type GatewayLogger,
 } from '../../lib/gateway/index.js';
+import { Registry } from 'prom-client';
+import { GatewayMetrics } from '../../lib/metrics/index.js';
 import type { BenchClient, Probe } from '../client-process.js';
 import { BENCH_INTENTS, END_MARKER, type ClientConfig } from '../common.js';
 
@@ -57,6 +62,7 @@ export function createClient(config: ClientConfig, probe: Probe): BenchClient {
       probe.onEnd();
   };
   cluster.addListener(listener);
+  if (config.metrics) new GatewayMetrics({ registry: new Registry() }).bind(cluster);
   return {
     start: async () => {
       await cluster.up();
