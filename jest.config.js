@@ -14,6 +14,8 @@ export default {
     '^nestjs-discord-gateway/core$': '<rootDir>/lib/gateway/index.ts',
     '^nestjs-discord-gateway/testing$': '<rootDir>/lib/testing/index.ts',
     '^nestjs-discord-gateway/redis$': '<rootDir>/lib/redis/index.ts',
+    '^nestjs-discord-gateway/metrics$': '<rootDir>/lib/metrics/index.ts',
+    '^nestjs-discord-gateway/health$': '<rootDir>/lib/health/index.ts',
   },
   transform: {
     '^.+\\.c?ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],

@@ -70,6 +70,8 @@ export interface ClientConfig {
   readonly identifyWindowMs: number;
   /** Pretend the optional native addons (zlib-sync, zstd-napi, bufferutil) are not installed. */
   readonly noNative: boolean;
+  /** Prometheus metrics on (`GatewayMetrics` on a registry of its own, never scraped in the window). */
+  readonly metrics: boolean;
   readonly mode: 'throughput' | 'idle' | 'startup';
   /** Pace IDENTIFY with a RedisIdentifyQueue on this redis-server instead of the in-process queue. */
   readonly redis?: { readonly port: number; readonly keyPrefix: string };

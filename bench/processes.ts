@@ -207,6 +207,7 @@ export function clientConfig(
     maxConcurrency: 1,
     identifyWindowMs: 5_000,
     noNative: false,
+    metrics: false,
     mode: 'throughput',
     ...base,
   };

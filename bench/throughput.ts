@@ -72,6 +72,12 @@ export const THROUGHPUT_ROWS: readonly ThroughputRow[] = [
   row('b-none-filtered', '(b) Nest, MESSAGE_CREATE only', 'nest', 'none', 'other', {
     client: { filtered: true },
   }),
+  row('a-none-metrics', '(a) Cluster, listener, metrics on', 'cluster', 'none', 'other', {
+    client: { metrics: true },
+  }),
+  row('b-none-metrics', '(b) Nest, handler per type, metrics on', 'nest', 'none', 'other', {
+    client: { metrics: true },
+  }),
 
   row('d-zlib', '(d) bare floor: ws + zlib-sync + JSON.parse', 'bare-sync', 'zlib-stream', 'floor'),
   row(
@@ -105,6 +111,12 @@ export const THROUGHPUT_ROWS: readonly ThroughputRow[] = [
   }),
   row('a-zlib-etf', '(a) Cluster, ETF', 'cluster', 'zlib-stream', 'other', {
     client: { encoding: 'etf' },
+  }),
+  row('a-zlib-metrics', '(a) Cluster, listener, metrics on', 'cluster', 'zlib-stream', 'other', {
+    client: { metrics: true },
+  }),
+  row('b-zlib-metrics', '(b) Nest, handler per type, metrics on', 'nest', 'zlib-stream', 'other', {
+    client: { metrics: true },
   }),
 
   row('d-zstd', '(d) bare floor: ws + zstd-napi + JSON.parse', 'bare-sync', 'zstd-stream', 'floor'),
@@ -158,6 +170,31 @@ const TARGETS: readonly Target[] = [
   // At most 5% more than the raw listener: listener / Nest >= 1 / 1.05.
   { label: 'Nest vs Cluster listener, json', row: 'b-none', against: 'a-none', min: 1 / 1.05 },
   { label: 'Nest vs Cluster listener, zlib', row: 'b-zlib', against: 'a-zlib', min: 1 / 1.05 },
+  // Metrics on cost at most 3% more than off: off / on >= 1 / 1.03.
+  {
+    label: 'metrics on vs off, Cluster, json',
+    row: 'a-none-metrics',
+    against: 'a-none',
+    min: 1 / 1.03,
+  },
+  {
+    label: 'metrics on vs off, Cluster, zlib',
+    row: 'a-zlib-metrics',
+    against: 'a-zlib',
+    min: 1 / 1.03,
+  },
+  {
+    label: 'metrics on vs off, Nest, json',
+    row: 'b-none-metrics',
+    against: 'b-none',
+    min: 1 / 1.03,
+  },
+  {
+    label: 'metrics on vs off, Nest, zlib',
+    row: 'b-zlib-metrics',
+    against: 'b-zlib',
+    min: 1 / 1.03,
+  },
   { label: 'Cluster vs @discordjs/ws, json', row: 'a-none', against: 'c-none', min: 1.5 },
   { label: 'Cluster vs @discordjs/ws ZlibSync', row: 'a-zlib', against: 'c-zlib-sync', min: 1.3 },
   {

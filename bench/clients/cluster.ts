@@ -1,4 +1,7 @@
-/** (a) This library's Cluster with a plain listener (or, filtered, a MESSAGE_CREATE subscription). */
+/**
+ * (a) This library's Cluster with a plain listener (or, filtered, a MESSAGE_CREATE
+ * subscription); with `metrics`, measured by a GatewayMetrics.
+ */
 import { Redis } from 'ioredis';
 import {
   Cluster,
@@ -8,6 +11,8 @@ import {
   type GatewayLogger,
 } from '../../lib/gateway/index.js';
 import { RedisIdentifyQueue } from '../../lib/redis/index.js';
+import { Registry } from 'prom-client';
+import { GatewayMetrics } from '../../lib/metrics/index.js';
 import type { BenchClient, Probe } from '../client-process.js';
 import { BENCH_INTENTS, END_MARKER, type ClientConfig } from '../common.js';
 
@@ -75,6 +80,7 @@ export function createClient(config: ClientConfig, probe: Probe): BenchClient {
       probe.onEnd();
   };
   cluster.addListener(listener);
+  if (config.metrics) new GatewayMetrics({ registry: new Registry() }).bind(cluster);
   return {
     start: async () => {
       await cluster.up();

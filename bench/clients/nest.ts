@@ -1,6 +1,7 @@
 /**
  * (b) The same through the Nest module: one `@OnGatewayEvent` handler per streamed type (or,
- * filtered, for MESSAGE_CREATE only), called on the direct path (no enhancers).
+ * filtered, for MESSAGE_CREATE only), called on the direct path (no enhancers); with
+ * `metrics`, every call timed by a GatewayMetrics.
  */
 import 'reflect-metadata';
 import {
@@ -10,6 +11,8 @@ import {
   type INestApplicationContext,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Registry } from 'prom-client';
+import { GatewayMetrics } from '../../lib/metrics/index.js';
 import { EventType, GatewayModule, OnGatewayEvent, ClusterService } from '../../lib/nest/index.js';
 import type { BenchClient, Probe } from '../client-process.js';
 import { END_MARKER, type ClientConfig } from '../common.js';
@@ -70,7 +73,13 @@ class BenchModule {
   static register(config: ClientConfig): DynamicModule {
     return {
       module: BenchModule,
-      imports: [GatewayModule.forRoot({ ...clusterOptions(config), shutdown: 'end' })],
+      imports: [
+        GatewayModule.forRoot({
+          ...clusterOptions(config),
+          shutdown: 'end',
+          ...(config.metrics ? { metrics: new GatewayMetrics({ registry: new Registry() }) } : {}),
+        }),
+      ],
       providers: [config.filtered ? MessageHandler : AllHandlers],
     };
   }

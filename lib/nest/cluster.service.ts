@@ -3,10 +3,12 @@ import type { GatewayGuildMembersChunkDispatchData } from 'discord-api-types/v10
 import { Observable } from 'rxjs';
 import type {
   Cluster,
+  ClusterHealthOptions,
   ClusterProgress,
   EventType,
   EventTypeName,
   GatewayEvent,
+  GatewayHealthVerdict,
   MemberRequestOptions,
   MemberRequestResult,
   Session,
@@ -114,6 +116,15 @@ export class ClusterService {
     options: MemberRequestOptions = {},
   ): Promise<MemberRequestResult> {
     return this.cluster.requestGuildMembers(guildId, options).all();
+  }
+
+  /**
+   * The gateway's health as plain JSON, for probes without @nestjs/terminus: `status` (`up`,
+   * `starting`, `degraded`, `down`), `ready` and `live` (what a readiness and a liveness probe
+   * should answer), a `reason`, counts and the worst shards. See `Cluster.health`.
+   */
+  health(options?: ClusterHealthOptions): GatewayHealthVerdict {
+    return this.cluster.health(options);
   }
 
   /** State, latency, session and counters of every shard. */

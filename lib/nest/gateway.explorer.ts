@@ -53,6 +53,8 @@ interface HandlerBinding {
 }
 
 type HandlerMethod = (this: object, data: unknown, event: GatewayEvent) => unknown;
+/** Runs one handler for `event`: its result (a promise when it is async); it may throw. */
+type HandlerCall = (event: GatewayEvent) => unknown;
 
 const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(ALL_EVENT_TYPES);
 /**
@@ -145,37 +147,64 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
     const name = handlerName(instance.constructor.name, methodKey);
     if (this.metadataAccessor.usesEnhancers(instance, methodKey)) {
       const handler = this.contextCreator.create(instance, methodKey);
-      this.register(instance, methodKey, name, 'enhancers', (event) => {
-        handler(event.data, event).then(undefined, (error: unknown) =>
-          this.fail(name, event, error),
-        );
-      });
+      this.register(instance, methodKey, name, 'enhancers', (event) => handler(event.data, event));
       return;
     }
     const method = (instance as Record<string, HandlerMethod>)[methodKey];
-    this.register(instance, methodKey, name, 'direct', (event) => {
-      let result: unknown;
-      try {
-        result = method.call(instance, event.data, event);
-      } catch (error) {
-        this.fail(name, event, error);
-        return;
-      }
-      if (isThenable(result))
-        result.then(undefined, (error: unknown) => this.fail(name, event, error));
-    });
+    this.register(instance, methodKey, name, 'direct', (event) =>
+      method.call(instance, event.data, event),
+    );
   }
 
   private bindRequestScoped(wrapper: InstanceWrapper, instance: object, methodKey: string): void {
     const name = handlerName(instance.constructor.name, methodKey);
     const enhanced = this.metadataAccessor.usesEnhancers(instance, methodKey);
     this.logger.debug(REQUEST_SCOPED_HANDLER(name));
-    this.register(instance, methodKey, name, 'request-scoped', (event) => {
-      this.invokeRequestScoped(wrapper, methodKey, enhanced, event).then(
-        undefined,
-        (error: unknown) => this.fail(name, event, error),
+    this.register(instance, methodKey, name, 'request-scoped', (event) =>
+      this.invokeRequestScoped(wrapper, methodKey, enhanced, event),
+    );
+  }
+
+  /**
+   * The delivery of one handler: `call` runs it (returning a promise when it is async, or
+   * throwing); whatever it throws or rejects with goes to {@link fail}. With the `metrics`
+   * option, each call is also timed until its promise settled.
+   */
+  private invoker(name: string, call: HandlerCall): (event: GatewayEvent) => void {
+    const metrics = this.options.metrics;
+    if (metrics === null) {
+      return (event) => {
+        let result: unknown;
+        try {
+          result = call(event);
+        } catch (error) {
+          this.fail(name, event, error);
+          return;
+        }
+        if (isThenable(result))
+          result.then(undefined, (error: unknown) => this.fail(name, event, error));
+      };
+    }
+    const record = metrics.handlerTimer(name);
+    return (event) => {
+      const start = performance.now();
+      let result: unknown;
+      try {
+        result = call(event);
+      } catch (error) {
+        record((performance.now() - start) / 1000, this.fail(name, event, error));
+        return;
+      }
+      if (!isThenable(result)) {
+        record((performance.now() - start) / 1000, false);
+        return;
+      }
+      result.then(
+        () => record((performance.now() - start) / 1000, false),
+        (error: unknown) =>
+          record((performance.now() - start) / 1000, this.fail(name, event, error)),
       );
-    });
+    };
   }
 
   private async invokeRequestScoped(
@@ -223,8 +252,9 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
     methodKey: string,
     name: string,
     path: 'direct' | 'enhancers' | 'request-scoped',
-    invoke: (event: GatewayEvent) => void,
+    call: HandlerCall,
   ): void {
+    const invoke = this.invoker(name, call);
     const selectors = this.metadataAccessor.getEventSelectors(
       (instance as Record<string, AnyFunction>)[methodKey],
     )!;
@@ -247,18 +277,20 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
     this.logger.debug(HANDLER_BOUND(name, types, path));
   }
 
-  private fail(name: string, event: GatewayEvent, error: unknown): void {
+  /** Logs what a handler threw or rejected with; returns whether it counts as a handler failure. */
+  private fail(name: string, event: GatewayEvent, error: unknown): boolean {
     if (this.contextCreator.isGuardRejection(error)) {
       this.logger.debug(GUARD_REJECTED(name, event.type, event.shardId));
-      return;
+      return false;
     }
     if (error instanceof ShardClosedError) {
       // The shard was closed on purpose (shutdown, close()): commands still queued on it are
       // dropped, which is no handler bug. A fatal close has logged its own error already.
       this.logger.debug(HANDLER_COMMAND_DROPPED(name, event.type, event.shardId));
-      return;
+      return false;
     }
     this.logger.error(HANDLER_FAILED(name, event.type, event.shardId), error);
+    return true;
   }
 
   /** The decode filter: what the handlers ask for, unless `eventTypes` was configured. */

@@ -4,6 +4,7 @@ import {
   Module,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
+  type OnApplicationShutdown,
 } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { Cluster, EventType, type GatewayLogger } from '../gateway/index.js';
@@ -55,7 +56,8 @@ function createCluster(
  * every problem); handlers are bound in `onModuleInit`; the shards start in
  * `onApplicationBootstrap` (not awaited: use `ClusterService.waitUntilReady()`) unless
  * `connectOnBootstrap` is `false`; they close in `beforeApplicationShutdown` per the
- * `shutdown` policy (GW-GT-2).
+ * `shutdown` policy (GW-GT-2). The `metrics` option measures the cluster from its creation
+ * until `onApplicationShutdown`.
  */
 @Module({
   imports: [DiscoveryModule],
@@ -81,9 +83,10 @@ function createCluster(
 })
 export class GatewayModule
   extends ConfigurableModuleClass
-  implements OnApplicationBootstrap, BeforeApplicationShutdown
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
   private stopWatchingHooks: (() => void) | undefined;
+  private readonly stopMeasuring: (() => void) | undefined;
 
   constructor(
     @Inject(GATEWAY_CLUSTER) private readonly cluster: Cluster,
@@ -91,6 +94,8 @@ export class GatewayModule
     @Inject(GATEWAY_LOGGER) private readonly logger: GatewayLogger,
   ) {
     super();
+    // Before any hook runs, so the metrics see the whole start (the shards start at bootstrap).
+    this.stopMeasuring = options.metrics?.bind(cluster);
   }
 
   /**
@@ -124,6 +129,10 @@ export class GatewayModule
     } catch (error) {
       this.logger.error(SHUTDOWN_FAILED, error);
     }
+  }
+
+  onApplicationShutdown(): void {
+    this.stopMeasuring?.();
   }
 
   /**

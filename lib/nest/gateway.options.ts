@@ -13,12 +13,14 @@ import {
   RULE_BOOLEAN,
   RULE_CLOCK,
   RULE_LOG_LEVEL,
+  RULE_METRICS,
   RULE_QUEUE,
   RULE_SESSION_STORE,
   RULE_SHUTDOWN,
 } from './gateway.messages.js';
 import type {
   GatewayDependencies,
+  GatewayMetricsBinding,
   GatewayModuleOptions,
   GatewayNestOptions,
 } from './interfaces/gateway-module-options.interface.js';
@@ -37,6 +39,8 @@ export interface ResolvedGatewayOptions {
   readonly shutdown: 'resumable' | 'end';
   readonly connectOnBootstrap: boolean;
   readonly logLevel: LogLevel;
+  /** The `metrics` option, or `null` without it. */
+  readonly metrics: GatewayMetricsBinding | null;
   /** Whether `eventTypes` was given; if not, the module computes it from the handlers. */
   readonly explicitEventTypes: boolean;
 }
@@ -50,7 +54,7 @@ const SHUTDOWN_POLICIES: ReadonlySet<unknown> = new Set(['auto', 'resumable', 'e
  * @throws ConfigError (path and rule of each problem, never a value).
  */
 export function resolveGatewayOptions(options: GatewayModuleOptions): ResolvedGatewayOptions {
-  const { shutdown, connectOnBootstrap, logLevel, sessionStore, queue, clock, ...rest } =
+  const { shutdown, connectOnBootstrap, logLevel, metrics, sessionStore, queue, clock, ...rest } =
     (options ?? {}) as GatewayModuleOptions & GatewayNestOptions;
   const clusterOptions = { ...rest, token: HeldToken.release(rest.token) } as ClusterOptions;
   const issues: ConfigIssue[] = [];
@@ -69,6 +73,9 @@ export function resolveGatewayOptions(options: GatewayModuleOptions): ResolvedGa
   }
   if (logLevel !== undefined && !isLogLevel(logLevel)) {
     issues.push({ path: 'logLevel', rule: RULE_LOG_LEVEL });
+  }
+  if (metrics !== undefined && !hasMethods(metrics, 'bind', 'handlerTimer')) {
+    issues.push({ path: 'metrics', rule: RULE_METRICS });
   }
   if (sessionStore !== undefined && !hasMethods(sessionStore, 'load', 'save', 'delete')) {
     issues.push({ path: 'sessionStore', rule: RULE_SESSION_STORE });
@@ -91,6 +98,7 @@ export function resolveGatewayOptions(options: GatewayModuleOptions): ResolvedGa
       shutdown === 'resumable' || (shutdown !== 'end' && persistentStore) ? 'resumable' : 'end',
     connectOnBootstrap: connectOnBootstrap ?? true,
     logLevel: logLevel ?? 'log',
+    metrics: metrics ?? null,
     explicitEventTypes: clusterOptions.eventTypes !== undefined,
   };
 }

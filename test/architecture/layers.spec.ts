@@ -83,8 +83,41 @@ describe('layers (DESIGN.md: dependencies point down only)', () => {
     expect(valueImports).toEqual([]);
   });
 
+  it('prom-client is loaded by the metrics entry point only, @nestjs/terminus by the health one only', () => {
+    /** What each file below `dirs` imports: package names, and lib paths of relative imports. */
+    const reaches = (dirs: string[], forbidden: (target: string) => boolean): string[] =>
+      dirs.flatMap((dir) =>
+        importsBelow(dir).flatMap(({ file, specifiers }) =>
+          specifiers
+            .map((s) =>
+              s.startsWith('.') ? relative(process.cwd(), resolve(dirname(file), s)) : s,
+            )
+            .filter(forbidden)
+            .map((target) => `${file} -> ${target}`),
+        ),
+      );
+    const metrics = (t: string) => t === 'prom-client' || t.startsWith('lib/metrics/');
+    const health = (t: string) => t.startsWith('@nestjs/terminus') || t.startsWith('lib/health/');
+    const others = ['lib/gateway', 'lib/nest', 'lib/testing', 'lib/redis'];
+    expect(reaches(others, metrics)).toEqual([]);
+    expect(reaches(others, health)).toEqual([]);
+    expect(reaches(['lib/metrics'], health)).toEqual([]);
+    expect(reaches(['lib/health'], metrics)).toEqual([]);
+    // Nor the sample's progress bar library, outside the sample.
+    expect(
+      reaches([...others, 'lib/metrics', 'lib/health'], (t) => t.startsWith('cli-progress')),
+    ).toEqual([]);
+  });
+
   it('no module uses top-level await, so CommonJS apps can require() the package', () => {
-    const offenders = ['lib/gateway', 'lib/nest', 'lib/testing', 'lib/redis'].flatMap((dir) =>
+    const offenders = [
+      'lib/gateway',
+      'lib/nest',
+      'lib/testing',
+      'lib/redis',
+      'lib/metrics',
+      'lib/health',
+    ].flatMap((dir) =>
       importsBelow(dir)
         .filter(({ file }) => /^await\s/m.test(readFileSync(file, 'utf8')))
         .map(({ file }) => file),
@@ -93,6 +126,8 @@ describe('layers (DESIGN.md: dependencies point down only)', () => {
   });
 
   it('no module of lib imports itself back through others (no import cycle)', () => {
-    expect(importCycles(['lib/gateway', 'lib/nest', 'lib/testing'])).toEqual([]);
+    expect(
+      importCycles(['lib/gateway', 'lib/nest', 'lib/testing', 'lib/metrics', 'lib/health']),
+    ).toEqual([]);
   });
 });

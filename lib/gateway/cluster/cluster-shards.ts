@@ -6,6 +6,7 @@ import type { GatewayEventListener } from '../events/gateway-event.js';
 import type { GatewayLogger } from '../logger.js';
 import type { Session } from '../session/session.js';
 import { Shard, type ShardDeps } from '../shard/shard.js';
+import { composeObservers, type ShardObserver } from '../shard/shard-observer.js';
 import { shardIdForGuild } from './shard-routing.js';
 
 /** A gateway payload to send: opcode and data (Discord docs: Gateway Events, Send Events). */
@@ -34,6 +35,7 @@ export interface ShardsPlan {
 export class ClusterShards {
   private readonly byId = new Map<number, Shard>();
   private idList: number[] = [];
+  private observers: readonly ShardObserver[] = [];
 
   /** @param count total shards of the bot; 0 while unknown */
   constructor(public count: number) {}
@@ -64,6 +66,19 @@ export class ClusterShards {
   idForGuild(guildId: string): number {
     if (this.count === 0) throw new UnknownShardError(-1, this.idList);
     return shardIdForGuild(guildId, this.count);
+  }
+
+  /** Attaches `observer` to every shard, now and created later; returns the detach function. */
+  addObserver(observer: ShardObserver): () => void {
+    this.observers = [...this.observers, observer];
+    this.applyObservers();
+    let attached = true;
+    return () => {
+      if (!attached) return;
+      attached = false;
+      this.observers = this.observers.filter((o) => o !== observer);
+      this.applyObservers();
+    };
   }
 
   /** Sets what every shard decodes. */
@@ -102,7 +117,13 @@ export class ClusterShards {
       shard.addListener(listener);
     }
     this.idList = [...plan.ids];
+    if (this.observers.length > 0) this.applyObservers();
     return shards;
+  }
+
+  private applyObservers(): void {
+    const observer = composeObservers(this.observers);
+    for (const shard of this.byId.values()) shard.observe(observer);
   }
 
   /**

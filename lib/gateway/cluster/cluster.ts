@@ -20,6 +20,8 @@ import type {
   ShardGuildsReadyData,
   ShardInvalidSessionData,
 } from '../events/gateway-event.js';
+import type { ProcessHealthReport } from '../health/across-processes.js';
+import type { ClusterHealthOptions, GatewayHealthVerdict } from '../health/health-verdict.js';
 import { consoleLogger, type GatewayLogger } from '../logger.js';
 import type { IdentifyQueue } from '../queue/identify-queue.js';
 import type { IdentifyQueueInsight } from '../queue/in-memory-queue.js';
@@ -28,6 +30,8 @@ import { MemorySessionStore } from '../session/memory-session-store.js';
 import type { Session } from '../session/session.js';
 import type { Shard, ShardInfo } from '../shard/shard.js';
 import type { ClusterDeps } from './cluster-deps.js';
+import type { ShardObserver } from '../shard/shard-observer.js';
+import { ClusterHealthWatch } from './cluster-health.js';
 import { ClusterShards, type CommandPayload } from './cluster-shards.js';
 import { deferred } from './deferred.js';
 import { EventRouter } from './event-router.js';
@@ -104,6 +108,7 @@ export class Cluster {
   private readonly memberRequests: MemberRequestRegistry;
   private readonly stored: StoredSessions;
   private readonly progress: ProgressReporter;
+  private readonly healthWatch: ClusterHealthWatch;
 
   private readonly readiness: ClusterReadiness;
   /** Settles at CLUSTER_READY, or with the start's failure. */
@@ -137,6 +142,11 @@ export class Cluster {
       this.config.allowInsecureGateway,
     );
     this.progress = new ProgressReporter(this.logger);
+    this.healthWatch = new ClusterHealthWatch(this.clock, () => ({
+      shards: this.shards.values(),
+      starting: this.phase === 'starting',
+      insight: this.insight,
+    }));
     this.readiness = new ClusterReadiness(this.router, () => this.ready.resolve(), this.logger);
   }
 
@@ -180,6 +190,26 @@ export class Cluster {
   /** Per-shard state, latency, session, reconnects, last close and Active time, by shard id. */
   info(): ShardInfo[] {
     return this.shards.ids.map((id) => this.shard(id).info());
+  }
+
+  /** The health verdict of this cluster's shards: `up`, `starting`, `degraded` or `down` (see `judgeHealth`). */
+  health(options: ClusterHealthOptions = {}): GatewayHealthVerdict {
+    return this.healthWatch.verdict(options);
+  }
+
+  /** This process's shards on the wall clock, for `judgeAcrossProcesses` in another process. */
+  processHealthReport(process: string, options: ClusterHealthOptions = {}): ProcessHealthReport {
+    return this.healthWatch.processReport(process, options);
+  }
+
+  /** Session starts left in the daily budget as the identify queue counts them; `null` when unknown. */
+  get identifyBudgetRemaining(): number | null {
+    return this.insight?.remaining ?? null;
+  }
+
+  /** Attaches metrics hooks (`ShardObserver`) to every shard, now and later; returns the detach function. */
+  observe(observer: ShardObserver): () => void {
+    return this.shards.addObserver(observer);
   }
 
   // ---- events ---------------------------------------------------------------------------
@@ -394,7 +424,7 @@ export class Cluster {
     this.checkNotStopped();
 
     const eventTypes = this.router.effectiveFlags;
-    const paced = reportingGrants(queue, () => this.emitProgress());
+    const paced = reportingGrants(this.healthWatch.watching(queue), () => this.emitProgress());
     this.shards.create(
       this.config,
       { ids, shardCount: count, sessions: stored, gatewayUrl, eventTypes },
@@ -498,6 +528,7 @@ export class Cluster {
   }
 
   private emitProgress(): void {
+    if (this.phase === 'starting') this.healthWatch.noteStartProgress(this.insight);
     this.progress.report(this.shards.values(), this.shards.ids.length, this.insight);
   }
 }

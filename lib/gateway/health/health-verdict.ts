@@ -64,6 +64,15 @@ export interface HealthThresholds {
   readonly disconnectedThresholdMs?: number;
 }
 
+/** Options of `Cluster.health()`. */
+export interface ClusterHealthOptions extends HealthThresholds {
+  /**
+   * Added to the identify queue's ETA for the expected end of the start-up, in ms: the
+   * handshake of the last shards granted (HELLO, IDENTIFY, READY). Default 30_000.
+   */
+  readonly startGraceMs?: number;
+}
+
 /** A shard that is not Active, as the verdict lists it. */
 export interface ShardHealthProblem {
   readonly shardId: number;
@@ -102,6 +111,7 @@ export interface GatewayHealthVerdict {
 /** Problems listed in a verdict at most: a probe's answer stays small at 1,000 shards. */
 export const MAX_PROBLEMS = 20;
 export const DEFAULT_DISCONNECTED_THRESHOLD_MS = 60_000;
+export const DEFAULT_START_GRACE_MS = 30_000;
 
 const SEVERITY: Readonly<Record<ShardHealthStatus, number>> = {
   fatal: 0,

@@ -1,7 +1,9 @@
 export {
   DEFAULT_DISCONNECTED_THRESHOLD_MS,
+  DEFAULT_START_GRACE_MS,
   MAX_PROBLEMS,
   judgeHealth,
+  type ClusterHealthOptions,
   type GatewayHealthStatus,
   type GatewayHealthVerdict,
   type HealthThresholds,

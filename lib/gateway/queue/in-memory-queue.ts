@@ -78,6 +78,11 @@ export interface IdentifyQueueInsight {
   checkBudget(needed: number): number | null | Promise<number | null>;
   /** Clock reading (ms) of the budget reset the queue is waiting for, or `null` when not waiting. */
   readonly waitingForBudgetResetAt: number | null;
+  /**
+   * Session starts (IDENTIFYs) left in the daily budget as the queue last knew them, or `null`
+   * when it keeps no budget. Optional: read by metrics when present.
+   */
+  readonly remaining?: number | null;
 }
 
 interface Waiter {

@@ -339,13 +339,14 @@ export class Handshake {
   }
 
   private identify(conn: Connection): void {
-    const { link, logger, prefix, shardId } = this.ctx;
+    const { clock, link, logger, prefix, shardId } = this.ctx;
     link.setState(ShardState.Identifying);
+    const queuedAt = clock.now();
     this.queue.enqueue(shardId, conn.signal).then(
       () => {
         if (conn.ended) return;
         conn.releaseSignal();
-        link.guard(conn, 'the identify grant', () => this.sendIdentify(conn));
+        link.guard(conn, 'the identify grant', () => this.sendIdentify(conn, clock.now() - queuedAt));
       },
       (error: unknown) => {
         if (conn.ended || error instanceof AbortedError) return;
@@ -359,7 +360,8 @@ export class Handshake {
     );
   }
 
-  private sendIdentify(conn: Connection): void {
+  /** @param queueWaitMs how long the identify queue held it, for metrics */
+  private sendIdentify(conn: Connection, queueWaitMs: number): void {
     const { config, shardId, shardCount } = this.ctx;
     // A new session starts: the sequence starts again with READY (GW-GT-5).
     this.sequence = null;
@@ -388,6 +390,7 @@ export class Handshake {
     conn.limiter?.acquireHeartbeat();
     conn.send(frame);
     conn.handshakeSent = true;
+    this.ctx.observer?.identifySent(shardId, queueWaitMs);
     this.armReadyTimer(conn, 'READY');
   }
 

@@ -1,5 +1,6 @@
 export { Shard, type ShardDeps, type ShardInfo, type ShardStats } from './shard.js';
 export { ShardState } from './shard-state.js';
+export { composeObservers, type ShardObserver } from './shard-observer.js';
 export {
   CLOSE_CODE_POLICY,
   closeCodePolicy,

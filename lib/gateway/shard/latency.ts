@@ -16,8 +16,12 @@ export class Latency {
   /** A ring of the last {@link RECENT} samples (a pushed-to array would reserve 17 slots). */
   private readonly samples: number[] = new Array<number>(Latency.RECENT).fill(0);
 
+  /** Also called with each round trip (ms), for metrics; `null` by default. */
+  onSample: ((ms: number) => void) | null = null;
+
   /** Adds one round trip of `ms` milliseconds. */
   record(ms: number): void {
+    this.onSample?.(ms);
     this.samples[this.count % Latency.RECENT] = ms;
     this.total += ms;
     this.count += 1;

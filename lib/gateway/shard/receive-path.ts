@@ -16,6 +16,7 @@ import type { GuildReadiness } from './guild-readiness.js';
 import type { Handshake } from './handshake.js';
 import { PayloadRecorder } from './recorder.js';
 import type { ShardContext, ShardLink } from './shard-context.js';
+import type { ShardObserver } from './shard-observer.js';
 import type { ShardCounters } from './stats.js';
 
 /**
@@ -44,6 +45,8 @@ export const MAX_SEQUENCE_JUMP = 1_000;
 export class ReceivePath {
   /** Every payload received, as decoded, when `recordTo` is set. */
   private recorder: PayloadRecorder | null = null;
+  /** Metrics hooks (`Cluster.observe`); `null`, the usual case, costs one check per message. */
+  observer: ShardObserver | null = null;
 
   // Copied from the context: one load fewer per use on the per-message path.
   private readonly etf: PayloadEncoding | null;
@@ -126,6 +129,8 @@ export class ReceivePath {
   onMessage(conn: Connection, data: Buffer, isBinary: boolean): void {
     if (conn.ended) return;
     this.counters.framesReceived++;
+    const observer = this.observer;
+    if (observer !== null) observer.frameReceived(data.length);
     if (conn.heartbeat !== null) conn.heartbeat.frameSinceBeat = true;
     let message: Buffer = data;
     if (isBinary && (conn.inflater !== null || this.etf === null)) {
@@ -147,6 +152,7 @@ export class ReceivePath {
       message = inflated;
     }
     this.counters.payloadsReceived++;
+    if (observer !== null) observer.payloadReceived(message.length);
     if (this.etf !== null) {
       this.onEtfMessage(conn, message);
       return;
@@ -164,7 +170,7 @@ export class ReceivePath {
         !this.mustDecode(header.t)
       ) {
         this.recorder?.write(message);
-        this.skipDispatch(conn, header.s);
+        this.skipDispatch(conn, header.s, header.t);
         return;
       }
     }
@@ -203,10 +209,11 @@ export class ReceivePath {
     );
   }
 
-  private skipDispatch(conn: Connection, s: number): void {
+  private skipDispatch(conn: Connection, s: number, t: string): void {
     if (!this.advanceSequence(conn, s)) return;
     if (conn.resuming && !conn.active) conn.replayed++;
     this.counters.dispatchesSkipped++;
+    if (this.observer !== null) this.observer.dispatchReceived(t, false);
   }
 
   /**
@@ -316,6 +323,7 @@ export class ReceivePath {
       );
     }
     this.counters.dispatchesDecoded++;
+    if (this.observer !== null) this.observer.dispatchReceived(t, true);
     if (t === 'READY') {
       this.handshake.onReady(conn, d, sequence);
       return;

@@ -7,6 +7,7 @@ import type { GatewayLogger } from '../logger.js';
 import type { CloseAction } from './close-codes.js';
 import type { Connection } from './connection.js';
 import type { EventDelivery } from './delivery.js';
+import type { ShardObserver } from './shard-observer.js';
 import type { ShardState } from './shard-state.js';
 import type { ShardCounters } from './stats.js';
 
@@ -69,4 +70,6 @@ export interface ShardContext {
   readonly counters: ShardCounters;
   readonly delivery: EventDelivery;
   readonly link: ShardLink;
+  /** Metrics hooks (`Cluster.observe`); absent or `null` without. */
+  observer?: ShardObserver | null;
 }

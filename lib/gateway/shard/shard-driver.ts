@@ -29,6 +29,7 @@ import { ReceivePath } from './receive-path.js';
 import { Reconnector } from './reconnect.js';
 import { ResumeUrlPolicy } from './resume-url.js';
 import { RECONNECT_CLOSE_CODE, type ShardContext, type ShardLink } from './shard-context.js';
+import type { ShardObserver } from './shard-observer.js';
 import type { ShardDeps, ShardInfo } from './shard-info.js';
 import { ShardState } from './shard-state.js';
 import { newShardCounters, type ShardCounters } from './stats.js';
@@ -55,6 +56,8 @@ export class ShardDriver implements ShardLink {
   lastClose: ShardInfo['lastClose'] = null;
   /** Clock reading (ms) when the current connection became Active. */
   activeSince: number | null = null;
+  /** Clock reading (ms) since which the shard is not Active (created, started, or dropped). */
+  inactiveSince: number | null;
   readonly counters: ShardCounters = newShardCounters();
   readonly latency = new Latency();
   readonly delivery: EventDelivery;
@@ -105,7 +108,9 @@ export class ShardDriver implements ShardLink {
       counters: this.counters,
       delivery,
       link: this,
+      observer: null,
     });
+    this.inactiveSince = clock.now();
     this.filter = new DispatchFilter(config.eventTypes);
     this.urls = new ResumeUrlPolicy(config, logger, prefix);
     this.guilds = new GuildReadiness(ctx);
@@ -115,6 +120,14 @@ export class ShardDriver implements ShardLink {
     this.pump = new CommandPump(ctx);
     this.reconnect = new Reconnector(ctx);
     if (config.session) this.handshake.restore(config.session);
+  }
+
+  /** Attaches the metrics hooks (`null` detaches them): receive path, IDENTIFY, heartbeat ACKs. */
+  observe(observer: ShardObserver | null): void {
+    this.ctx.observer = observer;
+    this.receiver.observer = observer;
+    const shardId = this.ctx.shardId;
+    this.latency.onSample = observer === null ? null : (ms) => observer.heartbeatAcked(shardId, ms);
   }
 
   /** The shard can no longer send: closed or fatally closed. */
@@ -134,6 +147,7 @@ export class ShardDriver implements ShardLink {
     if (!this.running) {
       this.running = true;
       this.closing = null;
+      this.inactiveSince = this.clock.now();
       this.receiver.startRecording();
       this.openGuarded();
     }
@@ -201,6 +215,8 @@ export class ShardDriver implements ShardLink {
     const previous = this.state;
     if (previous === state) return;
     this.state = state;
+    if (state === ShardState.Active) this.inactiveSince = null;
+    else if (previous === ShardState.Active) this.inactiveSince = this.clock.now();
     this.logger.debug(`${this.prefix} ${previous} -> ${state}`);
     this.delivery.emit(EventType.ShardStateChanged, { previous, state });
   }

@@ -30,4 +30,9 @@ export interface ShardInfo {
   readonly lastClose: { readonly code: number | null; readonly reason: string } | null;
   /** Clock reading (ms) when the current connection became Active; `null` when not Active. */
   readonly activeSince: number | null;
+  /**
+   * Clock reading (ms) since which the shard has not been Active: when it dropped, or when it
+   * was created or (re)started until its first READY or RESUMED; `null` while Active.
+   */
+  readonly inactiveSince: number | null;
 }

@@ -20,6 +20,7 @@ import {
 import type { LatencySnapshot } from './latency.js';
 import { ShardDriver } from './shard-driver.js';
 import type { ShardDeps, ShardInfo } from './shard-info.js';
+import type { ShardObserver } from './shard-observer.js';
 import type { ShardState } from './shard-state.js';
 import type { ShardStats } from './stats.js';
 
@@ -126,7 +127,16 @@ export class Shard {
       reconnects: driver.reconnect.count,
       lastClose: driver.lastClose,
       activeSince: driver.activeSince,
+      inactiveSince: driver.inactiveSince,
     };
+  }
+
+  /**
+   * Attaches metrics hooks to the receive path, IDENTIFY and heartbeat ACKs (see
+   * {@link ShardObserver}); `null` detaches them. A cluster does this through `Cluster.observe`.
+   */
+  observe(observer: ShardObserver | null): void {
+    this.driver.observe(observer);
   }
 
   /** Adds a listener of every event of this shard; returns its unsubscribe function. */

@@ -1,5 +1,6 @@
 import type {
   Clock,
+  Cluster,
   ClusterOptions,
   IdentifyQueue,
   LogLevel,
@@ -35,6 +36,27 @@ export interface GatewayNestOptions {
    * on top of this.
    */
   logLevel?: LogLevel;
+  /**
+   * Measures the gateway and the handlers, e.g. `new GatewayMetrics({ registry })` from
+   * `nestjs-discord-gateway/metrics`. Default: none (nothing is measured, nothing is loaded).
+   */
+  metrics?: GatewayMetricsBinding;
+}
+
+/**
+ * What the `metrics` option takes: a `GatewayMetrics` of `nestjs-discord-gateway/metrics`
+ * (Prometheus, prom-client), or any object of this shape.
+ */
+export interface GatewayMetricsBinding {
+  /** Called once with the module's cluster, before it starts; returns the function that stops measuring. */
+  bind(cluster: Cluster): () => void;
+  /**
+   * Called once per `@OnGatewayEvent` handler as it is bound (`handler` is `Class.method`);
+   * the function it returns is called after every call of that handler with its run time in
+   * seconds (until its promise settled for an async handler) and whether it threw or rejected
+   * (a guard's refusal is no failure). It runs on every event: keep it cheap; it must not throw.
+   */
+  handlerTimer(handler: string): (seconds: number, failed: boolean) => void;
 }
 
 /** Collaborators the core takes besides its options. All optional. */
