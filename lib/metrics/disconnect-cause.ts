@@ -1,29 +1,4 @@
-import {
-  CLOSE_CODE_POLICY,
-  type DisconnectCause,
-  type ShardDisconnectedData,
-} from '../gateway/index.js';
-
-/**
- * The `cause` label of `discord_gateway_reconnects_total`, read from what SHARD_DISCONNECTED
- * reports (its reason and close code), named like the shard's own list of disconnect causes:
- *
- * - `reconnect-requested`: op 7 RECONNECT;
- * - `invalid-session`: op 9 INVALID_SESSION;
- * - `zombie`: no heartbeat ACK and no frame between two heartbeats;
- * - `handshake-timeout`: the socket, HELLO or READY/RESUMED did not come in time;
- * - `connection-lost`: the connection ended without a close frame;
- * - `server-close`: a close frame ended it (the shard's own reconnect after a bad frame, with
- *   4000, cannot be told apart from SHARD_DISCONNECTED and lands here too).
- */
-export function disconnectCause({ code, reason }: ShardDisconnectedData): DisconnectCause {
-  if (reason.startsWith('op 7 ')) return 'reconnect-requested';
-  if (reason.startsWith('op 9 ')) return 'invalid-session';
-  if (code !== null) return 'server-close';
-  if (reason.startsWith('zombie ')) return 'zombie';
-  if (reason.startsWith('Timed out ')) return 'handshake-timeout';
-  return 'connection-lost';
-}
+import { CLOSE_CODE_POLICY, type ShardDisconnectedData } from '../gateway/index.js';
 
 /**
  * The `code` label of `discord_gateway_reconnects_total`: the close code that ended the

@@ -9,7 +9,7 @@ import {
   type ShardObserver,
   type ShardStateChangedData,
 } from '../gateway/index.js';
-import { disconnectCause, disconnectCode } from './disconnect-cause.js';
+import { disconnectCode } from './disconnect-cause.js';
 import { GatewaySeries, type ScrapedGauge, type ScrapeSource } from './gateway-series.js';
 import type { HandlerRecorder } from './handler-metrics.js';
 
@@ -210,7 +210,7 @@ class ClusterBinding implements ShardObserver, ScrapeSource {
         if (data.next === 'stop') return;
         series.reconnects.inc({
           ...this.labels,
-          cause: disconnectCause(data),
+          cause: data.cause,
           code: disconnectCode(data),
         });
         if (wasResuming && data.next === 'identify') series.resumesRejected.inc(this.labels);

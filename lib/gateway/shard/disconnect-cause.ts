@@ -15,6 +15,8 @@
  *   could be set up); the shard resumes.
  * - `'identify-refused'`: the identify queue refused (daily budget spent) or the IDENTIFY
  *   could not be built; the shard stops.
+ * - `'internal-error'`: something threw while the shard handled its socket or a timer (a bug,
+ *   logged); the shard resumes.
  * - `'user-close'`: `close()` was called.
  */
 export const DISCONNECT_CAUSES = [
@@ -27,6 +29,7 @@ export const DISCONNECT_CAUSES = [
   'handshake-timeout',
   'bad-frame',
   'identify-refused',
+  'internal-error',
   'user-close',
 ] as const;
 

@@ -346,7 +346,9 @@ export class Handshake {
       () => {
         if (conn.ended) return;
         conn.releaseSignal();
-        link.guard(conn, 'the identify grant', () => this.sendIdentify(conn, clock.now() - queuedAt));
+        link.guard(conn, 'the identify grant', () =>
+          this.sendIdentify(conn, clock.now() - queuedAt),
+        );
       },
       (error: unknown) => {
         if (conn.ended || error instanceof AbortedError) return;

@@ -267,6 +267,7 @@ export class ShardDriver implements ShardLink {
           RECONNECT_CLOSE_CODE,
           `unexpected error while handling ${what}`,
           'resume',
+          'internal-error',
         );
       }
     } catch {
