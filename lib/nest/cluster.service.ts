@@ -16,7 +16,7 @@ import type {
 } from '../gateway/index.js';
 import { GATEWAY_CLUSTER } from './gateway.constants.js';
 
-/** A gateway command: an opcode and its data (PROTOCOL.md section 15). */
+/** A gateway command: an opcode and its data (docs/protocol.md section 15). */
 export interface GatewayCommand {
   readonly op: number;
   readonly d: unknown;

@@ -60,7 +60,7 @@ const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set(ALL_EVENT_TYPES);
 /**
  * Finds `@OnGatewayEvent` methods on providers and controllers and binds them in
  * `onModuleInit`, before any shard connects; derives the decode filter from them and warns
- * about handlers that cannot be called (DESIGN.md: Nest module).
+ * about handlers that cannot be called.
  *
  * Delivery: one cluster listener looks the event type up and calls each handler in binding
  * order, synchronously; an async handler is not awaited. Handlers with no enhancer are
@@ -318,7 +318,7 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
     this.logger.log(COMPUTED_EVENT_TYPES(EventTypeFlags.toTypes(this.cluster.eventTypes)));
   }
 
-  /** Warns about handlers Discord will not feed (PROTOCOL.md section 17). */
+  /** Warns about handlers Discord will not feed (docs/protocol.md section 17). */
   private warnAboutIntents(): void {
     const intents = this.options.config.intents;
     for (const { name, types } of this.bindings) {

@@ -139,9 +139,8 @@ const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5_000;
 
 /**
- * An {@link IdentifyQueue} shared by every process of a bot through Redis (DESIGN.md:
- * Scale-out). Processes on any number of machines keep one IDENTIFY pace per bucket and
- * spend one daily budget.
+ * An {@link IdentifyQueue} shared by every process of a bot through Redis. Processes on
+ * any number of machines keep one IDENTIFY pace per bucket and spend one daily budget.
  *
  * - **Windows.** A grant sets the bucket's key with `SET PX` for `windowMs + identifyMarginMs`
  *   and leaves it to expire: Redis's clock times every window, so clock skew between machines

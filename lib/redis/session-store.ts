@@ -66,7 +66,7 @@ return 1
 );
 
 /**
- * A {@link SessionStore} in Redis, shared by every process of a bot (DESIGN.md: Scale-out):
+ * A {@link SessionStore} in Redis, shared by every process of a bot:
  * a shard that moves to another process or machine RESUMEs there.
  *
  * - One key per shard and shard count (`<prefix>:{<bot>}:shards:<count>:session:<id>`), a JSON

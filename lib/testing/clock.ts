@@ -3,7 +3,7 @@
  * send-limit window, member-request window, session expiry, scripted delays).
  *
  * Structurally the same as the client's `Clock`, so a test can hand both sides one
- * `ManualClock` and drive protocol time by hand (DESIGN.md: Time). Declared here because the
+ * `ManualClock` and drive protocol time by hand. Declared here because the
  * fake shares no code with the client.
  */
 export interface FakeClock {

@@ -14,11 +14,11 @@ const isSnowflake = (value: unknown): value is string =>
 
 /** Nonces longer than 32 bytes are silently dropped (GW-GT-19). */
 const MAX_NONCE_BYTES = 32;
-/** A `query` or `user_ids` request returns at most 100 members (PROTOCOL.md section 15). */
+/** A `query` or `user_ids` request returns at most 100 members (docs/protocol.md section 15). */
 const MAX_QUERY_MEMBERS = 100;
 
 /**
- * Answers the send commands of an identified connection (PROTOCOL.md section 15): op 3
+ * Answers the send commands of an identified connection (docs/protocol.md section 15): op 3
  * presence (limit recorded, optional echo), op 4 voice state, op 8 member chunks with the
  * full-list rate limit, op 31 soundboard sounds, op 43 channel info. A bad shape is closed
  * with 4001; a guild that does not route to this shard is recorded and ignored.

@@ -1,7 +1,7 @@
 import type { PayloadEncoder } from './encoding.js';
 
 /**
- * `encoding=etf` for the FakeGateway (PROTOCOL.md GW-EN-2, GW-GT-16): Erlang External Term
+ * `encoding=etf` for the FakeGateway (GW-EN-2, GW-GT-16): Erlang External Term
  * Format, written and read here in plain TypeScript (no native addon, and no code shared with
  * the client's own ETF reader and writer).
  *

@@ -99,7 +99,7 @@ const matches = (filter: ListenerFilter, listener: ListenerKind): boolean =>
 /**
  * A local Discord gateway for tests, benchmarks and offline runs: the REST routes a gateway
  * client needs, the WebSocket gateway on a base listener and `resume_gateway_url` on a second
- * one, and the protocol as PROTOCOL.md describes it, recording everything it sees in
+ * one, and the protocol as docs/protocol.md describes it, recording everything it sees in
  * {@link record}. Shares no code with the client.
  *
  * @example

@@ -74,8 +74,8 @@ export interface FakeGatewayProcessOptions {
 }
 
 /**
- * A FakeGateway in a process of its own, for tests whose verdict depends on time (DESIGN.md:
- * Time judged by the server): its timers, its arrival stamps and its limits run on its own
+ * A FakeGateway in a process of its own, for tests whose verdict depends on time (docs/protocol.md
+ * section 11): its timers, its arrival stamps and its limits run on its own
  * event loop and real monotonic clock, so a client that is busy, or paces on a clock of its
  * own, cannot make its frames look punctual. Combine with the `network` option for transit
  * jitter. The record and the scripting methods are reached by message; every call is async.

@@ -34,7 +34,7 @@ function intentNames(mask: number): string[] {
 }
 
 /**
- * IDENTIFY (op 2, PROTOCOL.md section 6): validates it in the order token (4004), payload shape
+ * IDENTIFY (op 2, docs/protocol.md section 6): validates it in the order token (4004), payload shape
  * (4001), shard (4010), intents (4013, 4014), guilds per shard (4011), then the identify limits
  * (op 9 d=false on a busy bucket, GW-RL-2; 4004 once the daily budget is gone, GW-ID-5).
  * An accepted IDENTIFY starts a session and sends READY, then its guilds (GW-RD-1).
@@ -247,7 +247,7 @@ function misbehaveAfterHandshake(connection: ProtocolConnection): void {
 }
 
 /**
- * RESUME (op 6, PROTOCOL.md section 8): an unknown, expired or foreign session gets op 9
+ * RESUME (op 6, docs/protocol.md section 8): an unknown, expired or foreign session gets op 9
  * d=false (GW-RS-4); a `seq` ahead of the server is closed with 4007; otherwise the missed
  * dispatches (`s > seq`) are replayed in order, then RESUMED (GW-RS-3). A `seq` older than
  * the replay buffer reaches also gets op 9 d=false.

@@ -1,6 +1,6 @@
 import type { FakeClock } from './clock.js';
 
-/** Session start limit, as `GET /gateway/bot` reports it (PROTOCOL.md section 12). */
+/** Session start limit, as `GET /gateway/bot` reports it (docs/protocol.md section 12). */
 export interface SessionStartLimit {
   total: number;
   remaining: number;

@@ -2,16 +2,16 @@ import { GatewayIntentBits } from 'discord-api-types/v10';
 
 const I = GatewayIntentBits;
 
-/** Every documented intent bit (PROTOCOL.md section 16): 53608447. */
+/** Every documented intent bit (docs/protocol.md section 16): 53608447. */
 export const KNOWN_INTENTS: number = Object.values(I)
   .filter((bit): bit is number => typeof bit === 'number')
   .reduce((mask, bit) => mask | bit, 0);
 
-/** GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT: 33026 (PROTOCOL.md section 16). */
+/** GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT: 33026 (docs/protocol.md section 16). */
 export const PRIVILEGED_INTENTS: number = I.GuildMembers | I.GuildPresences | I.MessageContent;
 
 /**
- * Which intents let a dispatch through, per PROTOCOL.md section 17: `guild` applies when the
+ * Which intents let a dispatch through, per docs/protocol.md section 17: `guild` applies when the
  * payload has a `guild_id`, `dm` when it has none. A missing entry means "always sent".
  * Any one bit of the mask is enough.
  */
@@ -111,7 +111,7 @@ const hasGuildId = (d: unknown): boolean =>
 
 /**
  * Whether a session identified with `intents` receives dispatch `t` with data `d`
- * (PROTOCOL.md section 17). The bot's own GUILD_MEMBER_UPDATE always passes (section 16).
+ * (docs/protocol.md section 17). The bot's own GUILD_MEMBER_UPDATE always passes (section 16).
  */
 export function dispatchAllowed(
   t: string,
@@ -136,7 +136,7 @@ interface MessageLike {
 /**
  * Without MESSAGE_CONTENT, guild messages arrive with `content`, `embeds`, `attachments`,
  * `components` and `poll` emptied, except the bot's own messages and messages that mention
- * it (PROTOCOL.md section 16). Returns `d` itself when nothing changes, else a shallow copy.
+ * it (docs/protocol.md section 16). Returns `d` itself when nothing changes, else a shallow copy.
  */
 export function applyMessageContentIntent(
   t: string,

@@ -10,7 +10,7 @@ export interface TransitOptions {
 }
 
 /**
- * The path between a client and the gateway (DESIGN.md: Time judged by the server). Each
+ * The path between a client and the gateway (docs/protocol.md section 11). Each
  * direction of each connection is a FIFO: a frame never overtakes an earlier one, so a frame
  * whose own draw would land before its predecessor arrives right after it.
  */

@@ -48,7 +48,7 @@ function importCycles(dirs: string[]): string[][] {
   return cycles;
 }
 
-describe('layers (DESIGN.md: dependencies point down only)', () => {
+describe('layers', () => {
   it('the core (lib/gateway) imports no @nestjs code and nothing from lib/nest or lib/testing', () => {
     const offenders = importsBelow('lib/gateway').flatMap(({ file, specifiers }) =>
       specifiers

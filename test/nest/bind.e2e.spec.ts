@@ -12,7 +12,7 @@ import { boot, messageData, startFake, typingData, type BootedApp } from './app/
 
 jest.setTimeout(20_000);
 
-describe('GatewayModule: binding @OnGatewayEvent handlers (DESIGN.md: Nest module)', () => {
+describe('GatewayModule: binding @OnGatewayEvent handlers', () => {
   let fake: FakeGateway;
   let booted: BootedApp;
 

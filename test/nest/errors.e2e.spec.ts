@@ -9,7 +9,7 @@ import { boot, messageData, startFake, type BootedApp } from './app/harness.js';
 
 jest.setTimeout(20_000);
 
-describe('GatewayModule: failing handlers (DESIGN.md: Events, handler errors never reach the shard)', () => {
+describe('GatewayModule: failing handlers (handler errors never reach the shard)', () => {
   let fake: FakeGateway;
   let booted: BootedApp;
   const unhandled: unknown[] = [];

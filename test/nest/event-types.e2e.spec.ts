@@ -20,7 +20,7 @@ import {
 
 jest.setTimeout(20_000);
 
-describe('GatewayModule: the decode filter follows the handlers (DESIGN.md: Events)', () => {
+describe('GatewayModule: the decode filter follows the handlers', () => {
   let fake: FakeGateway;
   let booted: BootedApp;
   let markers = 0;

@@ -10,7 +10,7 @@
  *   dispatch without t .................... bad-frames.spec.ts  'dispatch-without-t -> ProtocolError, stay'
  *   dispatch without s .................... bad-frames.spec.ts  'dispatch-without-s -> ProtocolError, stay' and
  *                                           'GW-GT-5: a dispatch without s -> ProtocolError, still delivered once ...';
- *                                           RATE_LIMITED may lack s (PROTOCOL.md section 20): 'PROTOCOL.md section 20:
+ *                                           RATE_LIMITED may lack s (docs/protocol.md section 20): 'docs/protocol.md section 20:
  *                                           RATE_LIMITED without s is accepted silently ...'
  *   s going backwards ..................... bad-frames.spec.ts  'seq-backwards -> ProtocolError, stay'
  *   binary frame, no compression .......... bad-frames.spec.ts  'binary-garbage -> DecodeError, resume' (compression 'none')

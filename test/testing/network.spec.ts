@@ -5,7 +5,7 @@ import { RawClient } from './raw-client.js';
 
 const token = FakeGateway.defaultToken;
 
-describe('FakeGateway network model and time judged at arrival (DESIGN.md: Time)', () => {
+describe('FakeGateway network model and time judged at arrival', () => {
   let gw: FakeGateway | undefined;
   const clients: RawClient[] = [];
   const connect = async (): Promise<RawClient> => {

@@ -1,6 +1,6 @@
 /**
  * The one source of time for every time-driven part of the gateway: heartbeat, send rate
- * limiter, identify queue, reconnect backoff and timeouts (DESIGN.md: Time).
+ * limiter, identify queue, reconnect backoff and timeouts.
  *
  * Inject a {@link ManualClock} in tests to drive time by hand; production code uses
  * {@link systemClock}.

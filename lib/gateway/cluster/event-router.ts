@@ -13,7 +13,7 @@ interface Subscription {
 }
 
 /**
- * The cluster's merged event stream (DESIGN.md: Events): who receives which event, and which
+ * The cluster's merged event stream: who receives which event, and which
  * types the shards must decode for that.
  *
  * - Listeners ({@link addListener}) receive the types of the base flags.

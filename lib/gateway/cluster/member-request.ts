@@ -16,7 +16,7 @@ import {
 import { EventType } from '../events/event-type.js';
 import { EventTypeFlags } from '../events/event-type-flags.js';
 
-/** Chunk answers of op 8 are decoded while a member request waits, whatever the flags (DESIGN.md: Events). */
+/** Chunk answers of op 8 are decoded while a member request waits, whatever the flags. */
 const MEMBER_REQUEST_FLAGS = EventTypeFlags.of(EventType.GuildMembersChunk, EventType.RateLimited);
 const DEFAULT_MEMBER_REQUEST_TIMEOUT_MS = 30_000;
 

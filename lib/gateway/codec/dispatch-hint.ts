@@ -13,7 +13,7 @@ const MAX_NAME_BYTES = 64;
  * A hint, not a fact: a later duplicate `t` key would win in JSON.parse. So it may only
  * decide to decode a message fully (the full decode then reads the real `t`), never to skip
  * one; skipping needs {@link peekHeader}'s certain answer. It spares a message the shard will
- * decode anyway the walk over its `d` (DESIGN.md: Events, the filter fast path).
+ * decode anyway the walk over its `d` (the filter's fast path).
  *
  * Cost: about a dozen byte reads and one short latin1 string.
  */

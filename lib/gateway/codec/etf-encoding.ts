@@ -3,7 +3,7 @@ import { decodeEtf, encodeEtf, type EtfLimits } from './etf.js';
 import type { PayloadEncoding } from './payload-encoding.js';
 
 /**
- * The ETF encoding (PROTOCOL.md GW-EN-2, GW-GT-16), decoded and encoded in TypeScript by
+ * The ETF encoding (docs/protocol.md GW-EN-2, GW-GT-16), decoded and encoded in TypeScript by
  * {@link decodeEtf} and {@link encodeEtf}: no native addon. (The erlpack addon it replaced is
  * unmaintained, and crashed the process from native code on deeply nested or compressed
  * input, where no error could be caught.)

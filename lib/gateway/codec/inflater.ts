@@ -1,5 +1,5 @@
 /**
- * Transport compression (PROTOCOL.md GW-URL-2): the `compress` query parameter. `'none'`
+ * Transport compression (GW-URL-2): the `compress` query parameter. `'none'`
  * needs no inflater.
  */
 export type TransportCompression = 'zlib-stream' | 'zstd-stream';

@@ -9,7 +9,7 @@ const WINDOW_BYTES = 32 * 1024;
 
 /**
  * zlib-stream with node:zlib alone, for when `zlib-sync` did not build. Synchronous, never
- * node:zlib's async stream (a threadpool round trip per message; PROTOCOL.md section 14).
+ * node:zlib's async stream (a threadpool round trip per message; docs/protocol.md section 14).
  *
  * Each message that ends in a sync flush is a run of complete deflate blocks starting on a
  * byte boundary, which may refer back into earlier messages' output. So each message is

@@ -1,5 +1,5 @@
 /**
- * How gateway payloads are encoded (PROTOCOL.md GW-URL-2, GW-EN-1, GW-EN-2): the
+ * How gateway payloads are encoded (GW-URL-2, GW-EN-1, GW-EN-2): the
  * `encoding` query parameter. One instance serves every connection; it holds no state.
  */
 export interface PayloadEncoding {

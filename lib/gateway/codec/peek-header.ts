@@ -1,4 +1,4 @@
-/** The envelope fields of a gateway payload (PROTOCOL.md GW-ENV-1), read without decoding `d`. */
+/** The envelope fields of a gateway payload (GW-ENV-1), read without decoding `d`. */
 export interface PayloadHeader {
   /** Opcode. */
   readonly op: number;
@@ -30,7 +30,7 @@ const NOT_FOUND = -1;
 
 /**
  * Reads `op`, `s` and `t` of a JSON gateway payload without parsing it, so the shard can skip
- * decoding dispatches no flag asks for while still tracking the sequence (DESIGN.md: Events).
+ * decoding dispatches no flag asks for while still tracking the sequence.
  *
  * The answer is certain or `null`, never a guess: the whole top level is walked (key order is
  * not guaranteed, and with duplicate keys the last one wins, as in JSON.parse), values of other

@@ -19,7 +19,7 @@ export type Compression = 'zlib-stream' | 'zstd-stream' | 'none';
 /** Payload encoding (GW-URL-2): `'json'`, or `'etf'` (decoded in TypeScript, with depth and size limits). */
 export type Encoding = 'json' | 'etf';
 
-/** The `properties` of IDENTIFY (PROTOCOL.md section 6). */
+/** The `properties` of IDENTIFY (docs/protocol.md section 6). */
 export interface IdentifyProperties {
   os: string;
   browser: string;
@@ -102,7 +102,7 @@ export interface CommonOptions {
    * from a normalized config is accepted as is.
    */
   token: string | Token;
-  /** An intent bitfield of known bits (PROTOCOL.md section 16) or intent names. Required. */
+  /** An intent bitfield of known bits (docs/protocol.md section 16) or intent names. Required. */
   intents: number | readonly IntentName[];
   /** Base gateway URL. Default `'wss://gateway.discord.gg'`. */
   gatewayUrl?: string;
@@ -151,7 +151,7 @@ export interface ShardOptions extends CommonOptions {
   shardId?: number;
   /** Default 1. */
   shardCount?: number;
-  /** Presence sent in IDENTIFY (op 3 shape, PROTOCOL.md section 15). Default none. */
+  /** Presence sent in IDENTIFY (op 3 shape, docs/protocol.md section 15). Default none. */
   presence?: PresenceInput;
   /** A session to RESUME on the first connect instead of identifying. Default none. */
   session?: Session;

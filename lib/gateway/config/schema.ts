@@ -84,7 +84,7 @@ function UrlRule(
   );
 }
 
-/** An activity a bot may set (PROTOCOL.md section 15, op 3). */
+/** An activity a bot may set (docs/protocol.md section 15, op 3). */
 export class ActivitySchema {
   @NonEmptyString()
   name!: string;

@@ -50,7 +50,7 @@ export class ConfigError extends GatewayError {
   }
 }
 
-/** A send command has a bad shape (PROTOCOL.md section 15); `issues` says what and why. */
+/** A send command has a bad shape (docs/protocol.md section 15); `issues` says what and why. */
 export class CommandError extends GatewayError {
   constructor(
     readonly op: number,

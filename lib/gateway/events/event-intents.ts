@@ -2,7 +2,7 @@ import { GatewayIntentBits } from 'discord-api-types/v10';
 import type { DispatchEventType } from './event-type.js';
 import type { DocumentedIntentName } from './intents.js';
 
-/** What gates one dispatch type (PROTOCOL.md section 17). */
+/** What gates one dispatch type (docs/protocol.md section 17). */
 export interface EventGate {
   /**
    * Intents that make Discord send the event; any ONE of them suffices (e.g. MESSAGE_CREATE:
@@ -28,7 +28,7 @@ const MESSAGES: EventGate = {
 };
 
 /**
- * For every Discord dispatch, the intents that gate it (PROTOCOL.md section 17, cross-checked
+ * For every Discord dispatch, the intents that gate it (docs/protocol.md section 17, cross-checked
  * with section 16). The shard and the Nest module use it to warn when a handler waits for an
  * event the configured intents can never deliver.
  */

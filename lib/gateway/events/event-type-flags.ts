@@ -3,7 +3,7 @@ import { ALL_EVENT_TYPES, EventType } from './event-type.js';
 /**
  * A set of {@link EventType}s as a bigint, one bit per type (there are more than 53, so a
  * JS number would not do). Dispatches whose bit is clear are not decoded by the shard; their
- * sequence is still tracked (DESIGN.md: Events).
+ * sequence is still tracked.
  */
 export type EventTypeFlags = bigint;
 

@@ -7,7 +7,7 @@ import type { ConfigIssue } from '../errors/errors.js';
  */
 export type IntentName = keyof typeof GatewayIntentBits;
 
-/** The documented intents (PROTOCOL.md section 16), by their current names, in bit order. */
+/** The documented intents (docs/protocol.md section 16), by their current names, in bit order. */
 export const INTENT_NAMES = Object.freeze([
   'Guilds',
   'GuildMembers',
@@ -35,7 +35,7 @@ export const INTENT_NAMES = Object.freeze([
 /** One of {@link INTENT_NAMES}: a documented intent under its current name. */
 export type DocumentedIntentName = (typeof INTENT_NAMES)[number];
 
-/** Every documented intent bit: 53608447 (PROTOCOL.md section 16). Other bits get close code 4013. */
+/** Every documented intent bit: 53608447 (docs/protocol.md section 16). Other bits get close code 4013. */
 export const KNOWN_INTENTS: number = INTENT_NAMES.reduce(
   (mask, name) => mask | GatewayIntentBits[name],
   0,
@@ -60,7 +60,7 @@ export interface ParsedIntents {
  * Reads the `intents` option: a bitfield, or an array of {@link IntentName}s (OR-ed together).
  * Reports every problem instead of throwing, with paths under `path` (default `intents`):
  * a number that is not a non-negative integer, undocumented bits (the gateway would close with
- * 4013, PROTOCOL.md section 10), entries that are not known intent names, or any other type. Problems
+ * 4013, docs/protocol.md section 10), entries that are not known intent names, or any other type. Problems
  * name positions and bit numbers, never the offending values.
  */
 export function parseIntents(value: unknown, path = 'intents'): ParsedIntents {
@@ -114,7 +114,7 @@ export function intentNames(intents: number): DocumentedIntentName[] {
   return INTENT_NAMES.filter((name) => (intents & GatewayIntentBits[name]) !== 0);
 }
 
-/** The privileged intents set in `intents` (for the 4014 error, PROTOCOL.md section 10). */
+/** The privileged intents set in `intents` (for the 4014 error, docs/protocol.md section 10). */
 export function privilegedIntentNames(intents: number): DocumentedIntentName[] {
   return intentNames(intents & PRIVILEGED_INTENTS);
 }

@@ -8,7 +8,7 @@ import {
 import { silentLogger, type GatewayLogger } from '../logger.js';
 import type { IdentifyQueue } from './identify-queue.js';
 
-/** The daily session start allowance (`session_start_limit` of GET /gateway/bot, PROTOCOL.md section 12). */
+/** The daily session start allowance (`session_start_limit` of GET /gateway/bot, docs/protocol.md section 12). */
 export interface IdentifyBudget {
   /** Identifies allowed per period (usually 1000 per 24 h). */
   readonly total: number;

@@ -3,7 +3,7 @@ import { AbortedError, HttpError, ProtocolError } from '../errors/errors.js';
 import { silentLogger, type GatewayLogger } from '../logger.js';
 import { DEFAULT_USER_AGENT } from './user-agent.js';
 
-/** GET /gateway/bot, camel-cased (PROTOCOL.md section 12). */
+/** GET /gateway/bot, camel-cased (docs/protocol.md section 12). */
 export interface GatewayBotInfo {
   /** The gateway URL to connect to (`wss://gateway.discord.gg`). */
   readonly url: string;
@@ -53,7 +53,7 @@ const ROUTE = '/gateway/bot';
 const MAX_BODY_BYTES = 64 * 1024;
 
 /**
- * Fetches GET /gateway/bot (PROTOCOL.md section 12): recommended shard count, gateway URL and
+ * Fetches GET /gateway/bot (docs/protocol.md section 12): recommended shard count, gateway URL and
  * `session_start_limit`. Sends `Authorization: Bot <token>` (GW-GT-20) and Discord's
  * `User-Agent`. A 429 is retried after its retry-after (seconds, from the body or the header);
  * a network error, a timeout or a 5xx after 1 s, 2 s, 4 s, ... (capped at 30 s); each waited on

@@ -16,7 +16,7 @@ export interface CloseCodePolicy {
 }
 
 /**
- * The close-code policy as data (PROTOCOL.md section 10, GW-CL-1..3, GW-GT-3). Codes not in
+ * The close-code policy as data (docs/protocol.md section 10, GW-CL-1..3, GW-GT-3). Codes not in
  * the table (including 1000/1001 sent by the server, 1006 and a missing close frame) resume.
  */
 export const CLOSE_CODE_POLICY: ReadonlyMap<number, CloseCodePolicy> = new Map<

@@ -29,7 +29,7 @@ import { PresenceSchema } from '../config/schema.js';
 import type { PresenceInput } from '../config/options.js';
 
 /*
- * Send commands (PROTOCOL.md section 15): validation and payload building. Every builder
+ * Send commands (docs/protocol.md section 15): validation and payload building. Every builder
  * returns a fresh `{ op, d }` holding only documented fields, or throws CommandError listing
  * every problem of the input (field path and rule, never a value).
  */

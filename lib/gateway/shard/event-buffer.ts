@@ -1,7 +1,7 @@
 import type { GatewayLogger } from '../logger.js';
 
 /**
- * A bounded FIFO behind an AsyncIterableIterator (DESIGN.md: Events). When the consumer is
+ * A bounded FIFO behind an AsyncIterableIterator. When the consumer is
  * slower than the shard and `capacity` items wait, new items are dropped (the ones already
  * buffered stay in order) and counted; `onOverflow` is called once when a burst of drops
  * starts and once when it ends (the next item that fits), so a slow consumer never costs

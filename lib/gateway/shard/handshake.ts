@@ -53,7 +53,7 @@ export function minHeartbeatIntervalMs(limits: {
 }
 
 /**
- * The handshake and session policy of a shard (PROTOCOL.md sections 3-9):
+ * The handshake and session policy of a shard (docs/protocol.md sections 3-9):
  * - after HELLO: start the heartbeat, then RESUME when the connection was opened to resume
  *   (a session and a sequence exist), else wait for the identify queue and IDENTIFY;
  * - READY starts a session (its id, resume URL and guilds) and makes the shard Active;

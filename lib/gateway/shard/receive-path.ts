@@ -39,7 +39,7 @@ export const MAX_SEQUENCE_JUMP = 1_000;
  * then replays, and a broken inflate context never sees another frame. A decodable payload
  * that breaks the protocol (wrong shape, unknown op, dispatch without `t`, `s` going
  * backwards) is reported and ignored. A dispatch without `s` leaves the sequence alone and is
- * still delivered; unless it is RATE_LIMITED, which may lack `s` (PROTOCOL.md section 20), it
+ * still delivered; unless it is RATE_LIMITED, which may lack `s` (docs/protocol.md section 20), it
  * is also reported as a ProtocolError.
  */
 export class ReceivePath {

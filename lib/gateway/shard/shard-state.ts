@@ -1,5 +1,5 @@
 /**
- * The states of one shard (DESIGN.md: Shard).
+ * The states of one shard.
  *
  * `Disconnected -> Connecting -> Identifying | Resuming -> Active`, back to `Disconnected`
  * (then reconnecting, with backoff) after a resumable or reconnectable close;

@@ -28,7 +28,7 @@ export type { ShardDeps, ShardInfo } from './shard-info.js';
 export type { ShardStats } from './stats.js';
 
 /**
- * One Discord gateway session over one WebSocket at a time (DESIGN.md: Shard; PROTOCOL.md
+ * One Discord gateway session over one WebSocket at a time (docs/protocol.md
  * sections 1-11 and 15).
  *
  * States: `Disconnected -> Connecting -> Identifying | Resuming -> Active`, back to

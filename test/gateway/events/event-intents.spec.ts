@@ -11,7 +11,7 @@ import {
   type DocumentedIntentName,
 } from '../../../lib/gateway/events/index.js';
 
-/** PROTOCOL.md section 16's table, intent -> events it carries, copied independently of section 17. */
+/** docs/protocol.md section 16's table, intent -> events it carries, copied independently of section 17. */
 const SECTION_16: Record<DocumentedIntentName, string[]> = {
   Guilds: [
     'GUILD_CREATE',
@@ -115,7 +115,7 @@ const UNGATED = [
   'VOICE_SERVER_UPDATE',
 ];
 
-describe('event gates (PROTOCOL.md sections 16 and 17)', () => {
+describe('event gates (docs/protocol.md sections 16 and 17)', () => {
   it('every dispatch type of discord-api-types has a gate, and the table has no other keys', () => {
     expect(Object.keys(EVENT_GATES).sort()).toEqual(Object.values(GatewayDispatchEvents).sort());
   });

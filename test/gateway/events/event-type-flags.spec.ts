@@ -7,7 +7,7 @@ import {
   eventTypeFlag,
 } from '../../../lib/gateway/events/index.js';
 
-describe('EventType and EventTypeFlags (DESIGN.md: Events)', () => {
+describe('EventType and EventTypeFlags', () => {
   it('EventType holds every Discord dispatch (keyed as GatewayDispatchEvents) and every lifecycle event', () => {
     for (const [key, value] of Object.entries(GatewayDispatchEvents)) {
       expect((EventType as Record<string, string>)[key]).toBe(value);

@@ -9,8 +9,8 @@ import {
   privilegedIntentNames,
 } from '../../../lib/gateway/events/index.js';
 
-describe('intents (PROTOCOL.md section 16)', () => {
-  it('the masks equal the totals computed in PROTOCOL.md section 16', () => {
+describe('intents (docs/protocol.md section 16)', () => {
+  it('the masks equal the totals computed in docs/protocol.md section 16', () => {
     expect(KNOWN_INTENTS).toBe(53608447);
     expect(PRIVILEGED_INTENTS).toBe(33026);
     expect(KNOWN_INTENTS & ~PRIVILEGED_INTENTS).toBe(53575421);

@@ -65,7 +65,7 @@ afterEach(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-describe('fetchGatewayBot (PROTOCOL.md section 12)', () => {
+describe('fetchGatewayBot (docs/protocol.md section 12)', () => {
   it('GW-GT-20: sends Authorization: Bot <token> and the DiscordBot User-Agent; parses the answer', async () => {
     const info = await fetchGatewayBot({ apiUrl: `${apiUrl}/`, token: TOKEN });
     expect(info).toEqual({

@@ -124,7 +124,7 @@ describe('bad input from the server (issue 6 catalogue): typed error, logged, th
     expect(h.shard.state).toBe(ShardState.Active);
   });
 
-  it('PROTOCOL.md section 20: RATE_LIMITED without s is accepted silently, delivered unsequenced (GW-RL-5)', async () => {
+  it('docs/protocol.md section 20: RATE_LIMITED without s is accepted silently, delivered unsequenced (GW-RL-5)', async () => {
     h = await harness();
     await h.shard.connect();
     const conn = await h.gw.waitForConnection(0);

@@ -29,7 +29,7 @@ function issuesOf(fn: () => unknown, op?: number): { path: string; rule: string 
   throw new Error('expected a CommandError');
 }
 
-describeWithFixtures('send command fixtures (PROTOCOL.md section 15)', () => {
+describeWithFixtures('send command fixtures (docs/protocol.md section 15)', () => {
   it.each<[string, (d: never) => GatewayCommand]>([
     ['UPDATE_PRESENCE.json', buildUpdatePresence],
     ['UPDATE_VOICE_STATE.json', buildUpdateVoiceState],

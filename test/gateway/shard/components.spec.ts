@@ -5,7 +5,7 @@ import { EventBuffer } from '../../../lib/gateway/shard/event-buffer.js';
 import { Heartbeat } from '../../../lib/gateway/shard/heartbeat.js';
 import { Latency } from '../../../lib/gateway/shard/latency.js';
 
-describe('close-code policy table (PROTOCOL.md section 10)', () => {
+describe('close-code policy table (docs/protocol.md section 10)', () => {
   it('GW-GT-3: 4004 and 4010-4014 are fatal, 4007/4009 need a new session', () => {
     for (const code of [4004, 4010, 4011, 4012, 4013, 4014]) {
       expect(closeCodePolicy(code).action).toBe('fatal');

@@ -18,7 +18,7 @@ afterEach(async () => {
   h = undefined;
 });
 
-describe('PROTOCOL.md section 18 gotchas, one shard against FakeGateway', () => {
+describe('docs/protocol.md section 18 gotchas, one shard against FakeGateway', () => {
   it('GW-GT-1: resumes on resume_gateway_url with v, encoding and compress re-appended', async () => {
     h = await harness({}, { compression: 'zlib-stream' });
     await h.shard.connect();
