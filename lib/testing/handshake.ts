@@ -4,6 +4,7 @@ import type { ProtocolConnection } from './protocol-connection.js';
 import { KNOWN_INTENTS, PRIVILEGED_INTENTS } from './intents.js';
 import type { IdentifyRecord, ResumeRecord } from './recording.js';
 import { FakeSession, tokenHash } from './sessions.js';
+import type { WorldGuild } from './traffic.js';
 
 type Fields = Record<string, unknown>;
 
@@ -219,13 +220,26 @@ function startSession(
   connection.live = true;
   session.append('READY', ready);
   if ((session.intents & GatewayIntentBits.Guilds) === 0) return;
-  for (const guild of owned) {
+  const announce = (guild: WorldGuild): void => {
     if (!settings.unavailableGuildIds.has(guild.id))
       session.append('GUILD_CREATE', traffic.guildCreate(guild));
     else if (settings.unavailableAs === 'GUILD_DELETE')
       session.append('GUILD_DELETE', { id: guild.id, unavailable: true });
     else session.append('GUILD_CREATE', { id: guild.id, unavailable: true });
+  };
+  const spacing = connection.connectionScript.guildCreateIntervalMs ?? 0;
+  if (spacing <= 0) {
+    for (const guild of owned) announce(guild);
+    return;
   }
+  owned.forEach((guild, i) =>
+    connection.schedule(
+      () => {
+        if (connection.session === session) announce(guild);
+      },
+      (i + 1) * spacing,
+    ),
+  );
 }
 
 /** The connection script's `afterHandshake` fault, if any. */

@@ -37,6 +37,12 @@ export interface ConnectionScript {
   readyDelayMs?: number;
   /** Never send READY / the replay + RESUMED. Default false. */
   withholdReady?: boolean;
+  /**
+   * Spread the GUILD_CREATEs that follow READY: one every this many ms on the clock, the
+   * first one interval after READY, as a large bot's start-up backlog keeps arriving for
+   * minutes (GW-GT-7). Default 0: all right after READY.
+   */
+  guildCreateIntervalMs?: number;
   /** Heartbeat ACK form. Default `FakeGatewayOptions.ackForm`. */
   ackForm?: AckForm;
   /**
