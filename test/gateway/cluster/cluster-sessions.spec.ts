@@ -99,6 +99,80 @@ describe('Cluster sessions across a restart (GW-RS-2, GW-RS-3, GW-CL-1)', () => 
     expect(left).toEqual({});
   });
 
+  // Wrong clients this fails: one that keeps only the host of a stored resume URL (the RESUME
+  // reaches '/' and never the proxy's path), one that appends its query to the URL's own, and
+  // one that refuses a stored URL with a path (both shards identify again).
+  it('GW-URL-2, GW-URL-4: a stored session whose resume URL has a path resumes on that path after a restart, the user query kept, missed dispatches once', async () => {
+    ({ fake, clock } = await startFake({
+      shards: 2,
+      maxConcurrency: 2,
+      resumePath: '/resume-abc',
+    }));
+    const path = join(dir, 'sessions.json');
+    const options = {
+      gatewayUrl: `${fake.url}/discord?region=eu&v=6&encoding=etf`,
+      compression: 'zlib-stream' as const,
+    };
+    const first = track(
+      createCluster(fake, clock, options, { sessionStore: new FileSessionStore(path) }),
+    );
+    await driveUntilSettled(clock, first.up());
+    await first.downResumable();
+    const stored = Object.values(await new FileSessionStore(path).entries()) as {
+      resumeUrl: string;
+    }[];
+    expect(fake.resumeUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/resume-abc$/);
+    expect(stored.map((s) => s.resumeUrl)).toEqual([fake.resumeUrl, fake.resumeUrl]);
+    const missed = fake.traffic.guilds.map((guild, i) => {
+      const id = String(910_000_000_000_000_000n + BigInt(i));
+      fake.dispatch('CHANNEL_CREATE', { id, guild_id: guild.id, type: 0, name: `missed-${i}` });
+      return id;
+    });
+
+    const second = track(
+      createCluster(fake, clock, options, { sessionStore: new FileSessionStore(path) }),
+    );
+    const events: GatewayEvent[] = [];
+    second.addListener((event) => events.push(event));
+    await driveUntilSettled(clock, second.up());
+
+    expect(fake.record.identifies).toHaveLength(2);
+    expect(fake.record.resumes.map((r) => [r.outcome, r.listener])).toEqual([
+      ['resumed', 'resume'],
+      ['resumed', 'resume'],
+    ]);
+    const resumedOn = fake.record.connections.filter((c) => c.auth === 'resume');
+    expect(resumedOn.map((c) => [c.path, c.query])).toEqual([
+      ['/resume-abc', 'region=eu&v=10&encoding=json&compress=zlib-stream'],
+      ['/resume-abc', 'region=eu&v=10&encoding=json&compress=zlib-stream'],
+    ]);
+    const received = events
+      .filter((e) => e.type === EventType.ChannelCreate)
+      .map((e) => (e.data as { id: string }).id);
+    expect(received.sort()).toEqual([...missed].sort());
+  });
+
+  // Wrong client this fails: one that prefers a stored resume URL to the option, so the RESUME
+  // bypasses the reverse proxy.
+  it('resumeThroughGateway: a stored session resumes through the gateway URL and its path after a restart, not the stored resume URL', async () => {
+    ({ fake, clock } = await startFake({ shards: 1, resumePath: '/resume-abc' }));
+    const options = { gatewayUrl: `${fake.url}/proxy?region=eu`, resumeThroughGateway: true };
+    const first = track(createCluster(fake, clock, options));
+    await driveUntilSettled(clock, first.up());
+    // Stored before the option was turned on: READY's resume URL, path included.
+    const session = (await first.downResumable()).get(0)!;
+    const store = new MemorySessionStore();
+    await store.save(0, 1, { ...session, resumeUrl: fake.resumeUrl });
+    const second = track(createCluster(fake, clock, options, { sessionStore: store }));
+    await driveUntilSettled(clock, second.up());
+    expect(fake.record.resumes.map((r) => [r.outcome, r.listener])).toEqual([['resumed', 'base']]);
+    const resumedOn = fake.record.connections.filter((c) => c.auth === 'resume');
+    expect(resumedOn.map((c) => [c.path, new URLSearchParams(c.query).get('region')])).toEqual([
+      ['/proxy', 'eu'],
+    ]);
+    expect(fake.record.identifies).toHaveLength(1);
+  });
+
   it('a stored session that fails (op 9 d:false) is deleted and the shard identifies through the queue (GW-RS-4)', async () => {
     ({ fake, clock } = await startFake({ shards: 1 }));
     const store = new MemorySessionStore();

@@ -51,6 +51,9 @@ function announce(resumeUrl: string): void {
 }
 
 describe('gateway and resume URLs with a path (GW-URL-2, GW-URL-4)', () => {
+  // Wrong clients this fails: one that keeps only the host of either URL, one that appends
+  // v/encoding/compress to the user's query (duplicates, the user's v=6 wins at a server
+  // reading the first), and one that drops the user's query.
   it('IDENTIFY on the gateway path, RESUME on the resume path: user query kept, v/encoding/compress set', async () => {
     const events = await start({ resumePath: '/resume-abc' }, '/discord?region=eu&v=6&compress=x');
     gw!.connectionFor(0)!.reconnect();
