@@ -13,3 +13,13 @@ export {
   RedisSessionStore,
   type RedisSessionStoreOptions,
 } from './session-store.js';
+export {
+  DEFAULT_PUBLISH_BUFFER,
+  DEFAULT_REPORT_INTERVAL_MS,
+  DEFAULT_STREAM_MAX_LEN,
+  RedisEventPublisher,
+  type GatewayProcessReport,
+  type PublisherStats,
+  type RedisEventPublisherOptions,
+} from './event-publisher.js';
+export { RemoteCommandError, ShardNotOwnedError } from './command-protocol.js';

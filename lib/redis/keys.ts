@@ -51,6 +51,14 @@ export function botIdFromToken(token: string | Token): string {
  * | `p:{b}:shards:n:identify:m:bucket:k:leases` | hash | when each waiting process's place lapses (Redis ms) |
  * | `p:{b}:shards:n:identify:m:bucket:k:seq` | string | arrival counter of the line |
  * | `p:{b}:shards:n:session:i` | string | shard `i`'s stored session (JSON), with a TTL |
+ * | `p:{b}:shards:n:events:i` | stream | shard `i`'s dispatches, entry ids `<generation>-<s>` |
+ * | `p:{b}:shards:n:events:i:generation` | string | shard `i`'s last session generation (`INCR`) |
+ * | `p:{b}:shards:n:processes` | zset | gateway processes that reported, by name |
+ * | `p:{b}:shards:n:process:name` | string | a gateway process's latest report (JSON), with a TTL |
+ * | `p:{b}:shards:n:process:name:commands` | stream | commands for the shards of that process |
+ * | `p:{b}:shards:n:group:g:consumers` | zset | consumers of group `g`, scored by when their registration lapses (Redis ms) |
+ * | `p:{b}:shards:n:group:g:lease:i` | string | the consumer of group `g` reading shard `i`'s stream (`SET NX PX`, renewed) |
+ * | `p:{b}:replies:name` | stream | answers to the commands consumer `name` sent |
  *
  * `{b}` is a Redis Cluster hash tag: every key of one bot lands in one slot, so one script can
  * touch any of them. Bucket and session keys include the shard count, so processes running
@@ -134,5 +142,37 @@ export class RedisKeys {
 
   session(shardCount: number, shardId: number): string {
     return `${this.shards(shardCount)}:session:${shardId}`;
+  }
+
+  events(shardCount: number, shardId: number): string {
+    return `${this.shards(shardCount)}:events:${shardId}`;
+  }
+
+  generation(shardCount: number, shardId: number): string {
+    return `${this.events(shardCount, shardId)}:generation`;
+  }
+
+  processes(shardCount: number): string {
+    return `${this.shards(shardCount)}:processes`;
+  }
+
+  process(shardCount: number, name: string): string {
+    return `${this.shards(shardCount)}:process:${name}`;
+  }
+
+  commands(shardCount: number, name: string): string {
+    return `${this.process(shardCount, name)}:commands`;
+  }
+
+  consumers(shardCount: number, group: string): string {
+    return `${this.shards(shardCount)}:group:${group}:consumers`;
+  }
+
+  lease(shardCount: number, group: string, shardId: number): string {
+    return `${this.shards(shardCount)}:group:${group}:lease:${shardId}`;
+  }
+
+  replies(name: string): string {
+    return `${this.bot}:replies:${name}`;
   }
 }

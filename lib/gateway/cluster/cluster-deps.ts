@@ -2,6 +2,7 @@ import type { Clock } from '../clock/clock.js';
 import type { GatewayLogger } from '../logger.js';
 import type { IdentifyQueue } from '../queue/identify-queue.js';
 import type { SessionStore } from '../session/session.js';
+import type { EventSink } from './event-sink.js';
 
 /** Collaborators of a `Cluster`; each has a default. */
 export interface ClusterDeps {
@@ -20,4 +21,9 @@ export interface ClusterDeps {
   readonly sessionStore?: SessionStore;
   /** Randomness for the shards' jitter. Default `Math.random`. */
   readonly random?: () => number;
+  /**
+   * Hands every event on to other processes (see `EventSink`); the stored sessions then hold
+   * the position the sink confirmed. Default none.
+   */
+  readonly eventSink?: EventSink;
 }

@@ -13,7 +13,7 @@ import {
 } from '../config/index.js';
 import { describeError, AbortedError } from '../errors/errors.js';
 import { EventType } from '../events/event-type.js';
-import type { EventTypeFlags } from '../events/event-type-flags.js';
+import { EventTypeFlags } from '../events/event-type-flags.js';
 import type {
   GatewayEvent,
   GatewayEventListener,
@@ -30,6 +30,7 @@ import { MemorySessionStore } from '../session/memory-session-store.js';
 import type { Session } from '../session/session.js';
 import type { Shard, ShardInfo } from '../shard/shard.js';
 import type { ClusterDeps } from './cluster-deps.js';
+import type { EventSink } from './event-sink.js';
 import type { ShardObserver } from '../shard/shard-observer.js';
 import { ClusterHealthWatch } from './cluster-health.js';
 import { ClusterShards, type CommandPayload } from './cluster-shards.js';
@@ -95,6 +96,7 @@ export class Cluster {
   private readonly logger: GatewayLogger;
   private readonly random: (() => number) | undefined;
   private readonly injectedQueue: IdentifyQueue | undefined;
+  private readonly sink: EventSink | null;
   private queue: IdentifyQueue | null = null;
   private insight: IdentifyQueueInsight | null = null;
 
@@ -127,19 +129,24 @@ export class Cluster {
     this.logger = deps.logger ?? consoleLogger('warn');
     this.random = deps.random;
     this.injectedQueue = deps.queue;
+    this.sink = deps.eventSink ?? null;
     this.shards = new ClusterShards(
       this.config.shards.kind === 'recommended' ? 0 : this.config.shards.shardCount,
     );
     this.router = new EventRouter(this.config.eventTypes, this.logger, (flags) =>
       this.shards.setEventTypes(flags),
     );
+    const sinkFlags = this.sink?.eventTypes ?? EventTypeFlags.NONE;
+    this.router.required = sinkFlags;
     this.memberRequests = new MemberRequestRegistry(this.clock, (flags) => {
-      this.router.required = flags;
+      this.router.required = flags | sinkFlags;
     });
+    const sink = this.sink;
     this.stored = new StoredSessions(
       deps.sessionStore ?? new MemorySessionStore(),
       this.logger,
       this.config.allowInsecureGateway,
+      sink === null ? null : (id, session) => sink.sessionToSave(id, session),
     );
     this.progress = new ProgressReporter(this.logger);
     this.healthWatch = new ClusterHealthWatch(this.clock, () => ({
@@ -431,6 +438,14 @@ export class Cluster {
       { clock: this.clock, queue: paced, logger: this.logger, random: this.random },
       (event) => this.onShardEvent(event),
     );
+    if (this.sink !== null) {
+      const sessions = new Map<number, Session>();
+      ids.forEach((id, index) => {
+        const session = stored[index];
+        if (session !== null && session !== undefined) sessions.set(id, session);
+      });
+      this.sink.attach(this, sessions);
+    }
     this.stored.markPending(ids, stored);
     this.stored.startAutosave(count, () => this.shards.values(), this.clock);
     this.started.resolve();
@@ -468,6 +483,7 @@ export class Cluster {
     this.memberRequests.failAll();
     const sessions = await this.shards.closeAll(code, resumable);
     (this.queue as { close?: () => void } | null)?.close?.();
+    await this.sink?.detach();
     await this.stored.persist(this.shards.ids, this.shards.count, sessions, resumable);
     this.router.endStreams();
     this.ready.reject(new AbortedError('cluster start'));
@@ -487,6 +503,7 @@ export class Cluster {
   // ---- event routing --------------------------------------------------------------------
 
   private onShardEvent(event: GatewayEvent): void {
+    if (this.sink !== null) this.sink.publish(event);
     switch (event.type) {
       case EventType.GuildMembersChunk:
         this.memberRequests.onChunk(event.data as GatewayGuildMembersChunkDispatchData);

@@ -6,3 +6,4 @@ export {
   type MemberRequestResult,
 } from './member-request.js';
 export { shardIdForGuild } from './shard-routing.js';
+export type { EventSink } from './event-sink.js';

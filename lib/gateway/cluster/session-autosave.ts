@@ -14,6 +14,8 @@ export interface AutosavedShard {
 /** Collaborators of a {@link SessionAutosave}. */
 export interface SessionAutosaveDeps {
   readonly store: SessionStore;
+  /** What is saved for a shard's session; `null`: the session itself. */
+  readonly toStore?: ((id: number, session: Session) => Session) | null;
   /** Ms between two saves of one shard's session. */
   readonly intervalMs: number;
   readonly shardCount: number;
@@ -79,7 +81,8 @@ export class SessionAutosave {
     if (this.stopped || shard.state !== ShardState.Active || this.inFlight.has(shard.id)) return;
     const session = shard.session;
     if (session === null) return;
-    const saving = this.deps.store.save(shard.id, this.deps.shardCount, session).then(
+    const stored = this.deps.toStore?.(shard.id, session) ?? session;
+    const saving = this.deps.store.save(shard.id, this.deps.shardCount, stored).then(
       () => this.recovered(),
       (error: unknown) => this.failed(error),
     );

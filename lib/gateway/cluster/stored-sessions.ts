@@ -25,6 +25,8 @@ export class StoredSessions {
     private readonly store: SessionStore,
     private readonly logger: GatewayLogger,
     private readonly allowInsecureGateway: boolean,
+    /** What is stored for a shard's session (an event sink lowers the sequence); `null`: the session itself. */
+    private readonly toStore: ((id: number, session: Session) => Session) | null = null,
   ) {}
 
   /** Shards started with a stored session that is not yet consumed. */
@@ -81,6 +83,7 @@ export class StoredSessions {
     if (intervalMs === undefined || this.autosave !== null) return;
     this.autosave = new SessionAutosave({
       store: this.store,
+      toStore: this.toStore,
       intervalMs,
       shardCount,
       shards,
@@ -126,8 +129,9 @@ export class StoredSessions {
       ids.map(async (id) => {
         try {
           const session = sessions.get(id);
-          if (session !== undefined) await this.store.save(id, shardCount, session);
-          else if (!resumable || !this.pending.has(id)) await this.store.delete(id, shardCount);
+          if (session !== undefined) {
+            await this.store.save(id, shardCount, this.toStore?.(id, session) ?? session);
+          } else if (!resumable || !this.pending.has(id)) await this.store.delete(id, shardCount);
         } catch (error) {
           this.logger.error(
             `Cannot ${resumable ? 'save' : 'delete'} the stored session of shard ${id}`,

@@ -181,7 +181,11 @@ export function shardOptionsFor(
     shardId,
     shardCount,
     presence: presence ?? undefined,
-    session: session ?? undefined,
+    // The shard resumes with the id, sequence and URL; the generation is the stored session's own.
+    session:
+      session === null || session === undefined
+        ? undefined
+        : { id: session.id, sequence: session.sequence, resumeUrl: session.resumeUrl },
   };
 }
 

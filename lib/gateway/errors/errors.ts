@@ -17,7 +17,9 @@ export type GatewayErrorCode =
   | 'MEMBER_REQUEST_RATE_LIMITED'
   | 'MEMBER_REQUEST_TIMEOUT'
   | 'ABORTED'
-  | 'HTTP_FAILED';
+  | 'HTTP_FAILED'
+  | 'SHARD_NOT_OWNED'
+  | 'REMOTE_COMMAND_FAILED';
 
 /** Base class of every error the library throws or reports. */
 export class GatewayError extends Error {

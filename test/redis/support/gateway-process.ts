@@ -11,12 +11,17 @@ import { Redis } from 'ioredis';
 import {
   Cluster,
   describeError,
+  EventType,
   EventTypeFlags,
   type GatewayLogger,
   type ShardBuckets,
   type ShardRange,
 } from '../../../lib/gateway/index.js';
-import { RedisIdentifyQueue, RedisSessionStore } from '../../../lib/redis/index.js';
+import {
+  RedisEventPublisher,
+  RedisIdentifyQueue,
+  RedisSessionStore,
+} from '../../../lib/redis/index.js';
 
 export interface GatewayProcessConfig {
   readonly gatewayUrl: string;
@@ -32,6 +37,8 @@ export interface GatewayProcessConfig {
   readonly saveIntervalMs?: number;
   /** Appended with `shardId<TAB>sequence<TAB>type<TAB>content` per delivered dispatch. */
   readonly deliveredFile?: string;
+  /** Publishes MESSAGE_CREATE to the Redis event streams under this process name. */
+  readonly publishAs?: string;
 }
 
 export type GatewayProcessReport =
@@ -83,6 +90,18 @@ const sessionStore = new RedisSessionStore({
   saveIntervalMs: config.saveIntervalMs,
   logger,
 });
+const eventSink =
+  config.publishAs === undefined
+    ? undefined
+    : new RedisEventPublisher({
+        redis,
+        token: config.token,
+        keyPrefix: config.keyPrefix,
+        eventTypes: [EventType.MessageCreate],
+        processName: config.publishAs,
+        reportIntervalMs: 500,
+        logger,
+      });
 const cluster = new Cluster(
   {
     token: config.token,
@@ -92,7 +111,7 @@ const cluster = new Cluster(
     shards: config.shards,
     eventTypes: EventTypeFlags.ALL,
   },
-  { queue, sessionStore, logger },
+  { queue, sessionStore, logger, eventSink },
 );
 
 const delivered = config.deliveredFile === undefined ? null : openSync(config.deliveredFile, 'a');

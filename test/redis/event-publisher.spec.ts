@@ -1,0 +1,216 @@
+import { jest } from '@jest/globals';
+import type { Redis } from 'ioredis';
+import { Cluster, EventType, ShardState, type GatewayLogger } from '../../lib/gateway/index.js';
+import { RedisEventPublisher, RedisKeys, RedisSessionStore } from '../../lib/redis/index.js';
+import { FakeGateway } from '../../lib/testing/index.js';
+import { describeWithRedis, uniquePrefix, type TestRedis } from '../support/redis-server.js';
+
+jest.setTimeout(60_000);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const guildOf = (shardId: number, shardCount: number) =>
+  String(BigInt(shardCount * 1_000 + shardId) << 22n);
+
+function recordingLogger(): GatewayLogger & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    debug: () => {},
+    log: (m) => lines.push(`log ${m}`),
+    warn: (m) => lines.push(`warn ${m}`),
+    error: (m) => lines.push(`error ${m}`),
+  };
+}
+
+/** Every entry of a stream: id, type and parsed data. */
+async function entries(redis: Redis, key: string) {
+  const raw = await redis.xrange(key, '-', '+');
+  return raw.map(([id, fields]) => {
+    const f: Record<string, string> = {};
+    for (let i = 0; i < fields.length; i += 2) f[fields[i]] = fields[i + 1];
+    return { id, type: f.t, data: JSON.parse(f.d) as { content?: string } };
+  });
+}
+
+describeWithRedis(
+  'RedisEventPublisher (real redis-server, in-process FakeGateway)',
+  (server: TestRedis) => {
+    let gateway: FakeGateway;
+    let prefix: string;
+    const clusters: Cluster[] = [];
+
+    beforeEach(async () => {
+      prefix = uniquePrefix('publisher');
+      gateway = await FakeGateway.start({ shards: 2 });
+    });
+
+    afterEach(async () => {
+      await Promise.all(clusters.splice(0).map((c) => c.down()));
+      await gateway.stop();
+      if (!server.running) await server.start();
+      await server.closeClients();
+    });
+
+    const keys = () => RedisKeys.of({ token: FakeGateway.defaultToken, keyPrefix: prefix });
+
+    function start(options: { bufferSize?: number; maxLen?: number } = {}) {
+      const redis = server.client();
+      const logger = recordingLogger();
+      const publisher = new RedisEventPublisher({
+        redis,
+        token: FakeGateway.defaultToken,
+        keyPrefix: prefix,
+        eventTypes: [EventType.MessageCreate],
+        reportIntervalMs: 200,
+        logger,
+        ...options,
+      });
+      const sessionStore = new RedisSessionStore({
+        redis,
+        token: FakeGateway.defaultToken,
+        keyPrefix: prefix,
+        saveIntervalMs: 200,
+      });
+      const cluster = new Cluster(
+        {
+          token: FakeGateway.defaultToken,
+          intents: ['Guilds', 'GuildMessages', 'MessageContent'],
+          gatewayUrl: gateway.url,
+          apiUrl: gateway.apiUrl,
+          shards: { from: 0, to: 1, shardCount: 2 },
+        },
+        { sessionStore, eventSink: publisher, logger },
+      );
+      clusters.push(cluster);
+      return { cluster, publisher, logger, redis };
+    }
+
+    function message(n: number, shardId: number) {
+      return gateway.dispatch('MESSAGE_CREATE', {
+        id: String(BigInt(1_000_000 + n) << 22n),
+        channel_id: guildOf(shardId, 2),
+        guild_id: guildOf(shardId, 2),
+        author: { id: '42', username: 'someone', discriminator: '0', avatar: null },
+        content: `m-${n}`,
+        timestamp: new Date().toISOString(),
+      });
+    }
+
+    it('publishes the configured dispatches of each shard to its stream as <generation>-<s>, decoded without a listener, and saves the confirmed position with the generation', async () => {
+      const { cluster, publisher, redis } = start();
+      await cluster.up();
+      for (let n = 0; n < 40; n++) message(n, n % 2);
+      // A type that is not configured stays out of the streams.
+      gateway.dispatch('TYPING_START', {
+        channel_id: guildOf(0, 2),
+        guild_id: guildOf(0, 2),
+        user_id: '42',
+        timestamp: 1,
+      });
+      await sleep(500);
+      for (const shardId of [0, 1]) {
+        const list = await entries(redis, keys().events(2, shardId));
+        expect(list.map((e) => e.data.content)).toEqual(
+          Array.from({ length: 20 }, (_, i) => `m-${2 * i + shardId}`),
+        );
+        expect(list.every((e) => e.type === 'MESSAGE_CREATE')).toBe(true);
+        const generation = Number(await redis.get(keys().generation(2, shardId)));
+        expect(generation).toBe(1);
+        const info = cluster.info().find((s) => s.id === shardId)!;
+        // READY is s 1; the ids carry the shard's own sequences.
+        expect(list.map((e) => e.id)).toEqual(
+          Array.from({ length: 20 }, (_, i) => `1-${(info.sequence as number) - 19 + i}`),
+        );
+        const saved = JSON.parse((await redis.get(keys().session(2, shardId))) as string) as {
+          sequence: number;
+          generation: number;
+        };
+        expect(saved.generation).toBe(1);
+        expect(saved.sequence).toBe(info.sequence);
+      }
+      expect(publisher.stats()).toMatchObject({ published: 40, duplicates: 0, dropped: 0 });
+      // The process reports its shards in Redis.
+      const report = JSON.parse(
+        (await redis.get(keys().process(2, publisher.processName))) as string,
+      ) as { shards: { id: number; state: string }[]; eventTypes: string[] };
+      expect(report.shards.map((s) => [s.id, s.state])).toEqual([
+        [0, ShardState.Active],
+        [1, ShardState.Active],
+      ]);
+      expect(report.eventTypes).toEqual(['MESSAGE_CREATE']);
+    });
+
+    it('a new session (after op 9) takes a new generation; a resume keeps it', async () => {
+      const { cluster, redis } = start();
+      await cluster.up();
+      message(0, 0);
+      await sleep(300);
+      gateway.connectionFor(0)!.close(4000, 'resume please');
+      await sleep(100);
+      await gateway.waitForConnection(0, { timeoutMs: 10_000 });
+      message(1, 0);
+      await sleep(300);
+      gateway.connectionFor(0)!.invalidateSession(false);
+      await sleep(100);
+      await gateway.waitForConnection(0, { timeoutMs: 15_000 });
+      message(2, 0);
+      await sleep(500);
+      const list = await entries(redis, keys().events(2, 0));
+      expect(list.map((e) => [e.id.split('-')[0], e.data.content])).toEqual([
+        ['1', 'm-0'],
+        ['1', 'm-1'],
+        ['2', 'm-2'],
+      ]);
+    });
+
+    it('Redis down: the shards stay Active, entries wait within the bound, the rest are dropped and counted, and publishing resumes by itself', async () => {
+      const { cluster, publisher, logger, redis } = start({ bufferSize: 10 });
+      await cluster.up();
+      message(0, 0);
+      await sleep(300);
+      await server.stop();
+      for (let n = 1; n <= 30; n++) message(n, 0);
+      await sleep(500);
+      expect(cluster.info().every((s) => s.state === ShardState.Active)).toBe(true);
+      expect(publisher.stats()).toMatchObject({ buffered: 10, dropped: 20 });
+      await server.start();
+      await sleep(3_000);
+      message(31, 0);
+      await sleep(500);
+      const list = await entries(redis, keys().events(2, 0));
+      // Redis lost the first entry with its data (persistence off); the ten buffered and the one after the restart made it.
+      expect(list.map((e) => e.data.content)).toEqual([
+        ...Array.from({ length: 10 }, (_, i) => `m-${i + 1}`),
+        'm-31',
+      ]);
+      expect(publisher.stats()).toMatchObject({ buffered: 0, dropped: 20 });
+      expect(
+        logger.lines.some((l) =>
+          /^warn Publishing to Redis again .*20 dispatch\(es\) dropped/.test(l),
+        ),
+      ).toBe(true);
+      expect(logger.lines.filter((l) => l.startsWith('error'))).toEqual([]);
+      expect(cluster.info().every((s) => s.state === ShardState.Active)).toBe(true);
+    });
+
+    it('trimming by MAXLEN ~: entries a group had not read are counted per group and logged', async () => {
+      const setup = server.client();
+      for (const shardId of [0, 1]) {
+        await setup.xgroup('CREATE', keys().events(2, shardId), 'idle', '0', 'MKSTREAM');
+      }
+      const { cluster, publisher, logger, redis } = start({ maxLen: 10 });
+      await cluster.up();
+      for (let n = 0; n < 600; n++) message(2 * n, 0);
+      await sleep(1_000);
+      const length = await redis.xlen(keys().events(2, 0));
+      expect(length).toBeLessThan(600);
+      const lost = 600 - length;
+      expect(publisher.stats().trimmedUnread).toEqual({ idle: lost });
+      expect(
+        logger.lines.some(
+          (l) => l.startsWith('warn Stream of shard 0 trimmed') && l.includes('group idle'),
+        ),
+      ).toBe(true);
+    });
+  },
+);
