@@ -1,6 +1,10 @@
 import { DEFAULT_IDENTIFY_MARGIN_MS } from '../queue/in-memory-queue.js';
 import { DEFAULT_MAX_MISSED_ACKS } from '../shard/heartbeat.js';
-import { COMMAND_MARGIN_MS, PRESENCE_MARGIN_MS } from '../shard/rate-limiter.js';
+import {
+  COMMAND_MARGIN_MS,
+  PRESENCE_MARGIN_MS,
+  PRESENCE_WINDOW_MS,
+} from '../shard/rate-limiter.js';
 import type { InvalidSessionDelay, ReconnectOptions, Timeouts } from './options.js';
 
 /** Defaults of the options of `ShardOptions` and `ClusterOptions`. */
@@ -36,6 +40,7 @@ export const DEFAULTS = {
     commandsPerWindow: 120,
     commandWindowMs: 60_000,
     commandMarginMs: COMMAND_MARGIN_MS,
+    presenceWindowMs: PRESENCE_WINDOW_MS,
     presenceMarginMs: PRESENCE_MARGIN_MS,
   },
   bufferSize: 1_000,
@@ -77,7 +82,7 @@ export const RANGES = {
   /** limits.maxFrameBytes and limits.maxInflatedBytes: 64 KiB to 1 GiB. */
   minMessageCapBytes: 64 * 1024,
   maxMessageCapBytes: 1024 * 1024 * 1024,
-  /** limits.commandWindowMs and identifyWindowMs, ms: 1 h and 10 min. */
+  /** limits.commandWindowMs, limits.presenceWindowMs and identifyWindowMs, ms: 1 h, 1 h and 10 min. */
   maxCommandWindowMs: 3_600_000,
   maxIdentifyWindowMs: 600_000,
   /** bufferSize: events held per `events()` buffer. */

@@ -85,7 +85,12 @@ export interface Limits {
    * varying network delay. Default 1 000 (`COMMAND_MARGIN_MS`); scale it with the window.
    */
   commandMarginMs: number;
-  /** Safety margin of the presence limiter (5 per 20 s, GW-RL-4), ms. Default 1 000 (`PRESENCE_MARGIN_MS`). */
+  /**
+   * The window of the presence limiter (5 presence updates per window, GW-RL-4), ms. Default
+   * 20 000; shorter only makes sense against a test gateway with a scaled presence window.
+   */
+  presenceWindowMs: number;
+  /** Safety margin of the presence limiter (5 per 20 s, GW-RL-4), ms. Default 1 000 (`PRESENCE_MARGIN_MS`); scale it with the window. */
   presenceMarginMs: number;
   /**
    * Slots of each window kept for heartbeats, IDENTIFY/RESUME and server-requested heartbeats,

@@ -225,6 +225,9 @@ class LimitsSchema {
   @All(Optional(), MarginMillis())
   commandMarginMs?: number;
 
+  @All(Optional(), Millis(RANGES.maxCommandWindowMs))
+  presenceWindowMs?: number;
+
   @All(Optional(), MarginMillis())
   presenceMarginMs?: number;
 

@@ -34,10 +34,12 @@ export class CommandPump {
   private readonly clock: Clock;
   private readonly counters: ShardCounters;
   private readonly etf: PayloadEncoding | undefined;
+  private readonly presenceWindowMs: number;
   private readonly presenceMarginMs: number;
 
   constructor(ctx: ShardContext) {
     this.clock = ctx.clock;
+    this.presenceWindowMs = ctx.config.limits.presenceWindowMs;
     this.presenceMarginMs = ctx.config.limits.presenceMarginMs;
     this.counters = ctx.counters;
     this.etf = ctx.etf ?? undefined;
@@ -74,6 +76,7 @@ export class CommandPump {
       if (command.op === GatewayOpcodes.PresenceUpdate && !command.presenceSlot) {
         const presenceLimiter = (this.presenceLimiter ??= new PresenceLimiter({
           clock: this.clock,
+          windowMs: this.presenceWindowMs,
           marginMs: this.presenceMarginMs,
         }));
         if (!presenceLimiter.tryAcquire()) {

@@ -68,6 +68,7 @@ describe('normalizeShardOptions: defaults', () => {
         commandsPerWindow: 120,
         commandWindowMs: 60_000,
         commandMarginMs: 1_000,
+        presenceWindowMs: 20_000,
         presenceMarginMs: 1_000,
         heartbeatReserve: null,
       },
@@ -316,6 +317,12 @@ describe('normalizeShardOptions: the bad-input catalogue (issue 6), one problem 
       'a send window of a day',
       { limits: { commandWindowMs: 86_400_000 } },
       'limits.commandWindowMs',
+      /at most 3600000/,
+    ],
+    [
+      'a presence window of a day',
+      { limits: { presenceWindowMs: 86_400_000 } },
+      'limits.presenceWindowMs',
       /at most 3600000/,
     ],
     [
