@@ -1,6 +1,9 @@
 /*
  * Bad-input catalogue (issue 6): one test per item. Items already covered elsewhere are listed
- * with the test that covers them; the tests in this file cover the rest.
+ * with the test that covers them; the tests in this file cover the rest. The attacks of the
+ * hardening (reconnect storms, oversized sessions, ETF and zstd bombs, foreign resume hosts,
+ * hostile REST answers, tampered session files, ...) are test/reliability/hostile.spec.ts, each
+ * in a child process of its own.
  *
  * From the server (a logged, typed error; the shard recovers or stops where the protocol says;
  * nothing crashes; nothing already delivered is delivered again):
