@@ -10,7 +10,8 @@
  * - receive: everything before `ws` emits the message (libuv read, streams, the `ws` frame
  *   parser), i.e. the window minus `receiverOnMessage`;
  * - inflate: the zlib-sync or zstd-napi addon, or node:zlib's synchronous inflate;
- * - strict UTF-8: `buffer.isUtf8`;
+ * - strict UTF-8: the search of the text for U+FFFD (`String#indexOf`), and `buffer.isUtf8`
+ *   on the rare text that holds one;
  * - to text: `Buffer#toString` (UTF-8 to a V8 string);
  * - JSON.parse;
  * - peek: the header peek of the decode filter (a named JavaScript function when V8 did not
@@ -46,7 +47,10 @@ const STAGES: readonly Stage[] = [
     match:
       /ZlibSyncInflate::(Push|GetResult)\(|zstd.*decompressStream|node::\(anonymous namespace\)::CompressionStream<.*>::Write<true>/,
   },
-  { name: 'strict UTF-8 (isUtf8)', match: /node::Buffer::\(anonymous namespace\)::IsUtf8\(/ },
+  {
+    name: 'strict UTF-8 (U+FFFD search; isUtf8 on a text holding one)',
+    match: /node::Buffer::\(anonymous namespace\)::IsUtf8\(|^Builtins_String(Prototype)?IndexOf$/,
+  },
   { name: 'to text (toString)', match: /^node::StringBytes::Encode\(.*\)$/ },
   { name: 'JSON.parse', match: /v8::internal::Builtin_JsonParse\(/ },
   { name: 'peek', match: /^JS:\S*(peekHeader|peekDiscordOrder|dispatchTypeHint) / },

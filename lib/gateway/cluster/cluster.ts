@@ -64,6 +64,16 @@ type Phase = 'idle' | 'starting' | 'up' | 'stopped';
 /** The close code of `downResumable()`: not 1000/1001, so the session stays resumable (Discord docs: Gateway, Disconnections). */
 const RESUMABLE_CLOSE_CODE = 4000;
 
+/** The event types the cluster acts on itself before routing them (see onShardEvent). */
+const CLUSTER_HANDLED: ReadonlySet<string> = new Set<string>([
+  EventType.GuildMembersChunk,
+  EventType.RateLimited,
+  EventType.ShardResumed,
+  EventType.ShardReady,
+  EventType.ShardInvalidSession,
+  EventType.ShardGuildsReady,
+]);
+
 /**
  * Many shards, one event stream, after twilight-gateway's cluster.
  *
@@ -504,6 +514,12 @@ export class Cluster {
 
   private onShardEvent(event: GatewayEvent): void {
     if (this.sink !== null) this.sink.publish(event);
+    // Nearly every event is a dispatch the cluster only routes: one Set lookup (on a hash the
+    // shard's filter already computed) spares it the string comparisons of the switch below.
+    if (!CLUSTER_HANDLED.has(event.type)) {
+      this.router.deliver(event);
+      return;
+    }
     switch (event.type) {
       case EventType.GuildMembersChunk:
         this.memberRequests.onChunk(event.data as GatewayGuildMembersChunkDispatchData);

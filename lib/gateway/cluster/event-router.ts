@@ -29,6 +29,8 @@ export class EventRouter {
   private baseFlags: EventTypeFlags;
   /** {@link baseFlags} as names, kept beside them: routing an event is then one Set lookup. */
   private baseTypes: ReadonlySet<string>;
+  /** The base flags are EventTypeFlags.ALL (the default): listeners receive every event unchecked. */
+  private baseAll: boolean;
   private requiredFlags: EventTypeFlags = EventTypeFlags.NONE;
   private effective: EventTypeFlags;
   private listeners: GatewayEventListener[] = [];
@@ -47,6 +49,7 @@ export class EventRouter {
   ) {
     this.baseFlags = flags;
     this.baseTypes = typesOf(flags);
+    this.baseAll = flags === EventTypeFlags.ALL;
     this.effective = flags;
   }
 
@@ -58,6 +61,7 @@ export class EventRouter {
   set flags(flags: EventTypeFlags) {
     this.baseFlags = flags;
     this.baseTypes = typesOf(flags);
+    this.baseAll = flags === EventTypeFlags.ALL;
     this.update();
   }
 
@@ -132,7 +136,7 @@ export class EventRouter {
   deliver(event: GatewayEvent): void {
     const type = event.type;
     const base = this.baseTypes;
-    if (includes(base, type)) {
+    if (this.baseAll || includes(base, type)) {
       const listeners = this.listeners;
       for (let i = 0; i < listeners.length; i++)
         this.call(listeners[i] as GatewayEventListener, event);

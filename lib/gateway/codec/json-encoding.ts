@@ -2,6 +2,8 @@ import { isUtf8 } from 'node:buffer';
 import { DecodeError } from '../errors/errors.js';
 import type { PayloadEncoding } from './payload-encoding.js';
 
+const REPLACEMENT_CHARACTER = '\uFFFD';
+
 /**
  * Decodes one JSON gateway message strictly (GW-EN-1). Errors never quote the message: it
  * may hold user content, or the token in an echoed payload.
@@ -14,10 +16,13 @@ export function decodeJson(message: Buffer | string): unknown {
   if (typeof message === 'string') {
     text = message;
   } else {
-    if (!isUtf8(message)) {
+    text = message.toString();
+    // The decoder replaces every invalid sequence with U+FFFD, so a text without one proves
+    // the bytes valid; only a text holding one (a real U+FFFD, or a replaced sequence) needs
+    // the byte check. A one-byte string, the usual case, answers indexOf at once.
+    if (text.indexOf(REPLACEMENT_CHARACTER) !== -1 && !isUtf8(message)) {
       throw new DecodeError(`Gateway message is not valid UTF-8 (${message.length} bytes)`);
     }
-    text = message.toString('utf8');
   }
   try {
     return JSON.parse(text);

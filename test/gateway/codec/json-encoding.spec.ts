@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { inspect } from 'node:util';
 import { DecodeError } from '../../../lib/gateway/errors/errors.js';
 import { decodeJson, jsonEncoding } from '../../../lib/gateway/codec/index.js';
@@ -21,6 +22,11 @@ describe('decodeJson (GW-EN-1)', () => {
     expect(decodeJson(text)).toEqual(payload);
   });
 
+  it('GW-EN-1: a real U+FFFD in valid UTF-8 is content, not a decoding error', () => {
+    const payload = { t: 'MESSAGE_CREATE', s: 4, op: 0, d: { content: 'broken \uFFFD glyph é' } };
+    expect(decodeJson(Buffer.from(JSON.stringify(payload), 'utf8'))).toEqual(payload);
+  });
+
   it('GW-ENV-2: accepts the bare {"op":11} ACK', () => {
     expect(decodeJson(Buffer.from('{"op":11}'))).toEqual({ op: 11 });
   });
@@ -39,6 +45,18 @@ describe('decodeJson (GW-EN-1)', () => {
       Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]),
     ],
     [
+      'an invalid byte next to a real U+FFFD',
+      Buffer.concat([Buffer.from('{"a":"\uFFFD'), Buffer.from([0xff]), Buffer.from('"}')]),
+    ],
+    [
+      'a 4-byte sequence above U+10FFFF',
+      Buffer.concat([
+        Buffer.from('{"a":"'),
+        Buffer.from([0xf4, 0x90, 0x80, 0x80]),
+        Buffer.from('"}'),
+      ]),
+    ],
+    [
       'an encoded surrogate',
       Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]),
     ],
@@ -47,6 +65,38 @@ describe('decodeJson (GW-EN-1)', () => {
     expect(error).toBeInstanceOf(DecodeError);
     expect(error.code).toBe('DECODE_FAILED');
     expect(error.message).toMatch(/not valid UTF-8/);
+  });
+
+  it('rejects exactly the bytes that are not valid UTF-8 (3,000 seeded random strings)', () => {
+    let state = 17;
+    const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) >>> 8;
+    // Mostly valid multi-byte text with random bytes spliced in, so both verdicts occur often.
+    const pieces = ['a', 'é', '✓', '😀', '\uFFFD', '"', '\\'].map((p) =>
+      Buffer.from(JSON.stringify(p).slice(1, -1)),
+    );
+    let invalid = 0;
+    const mismatches: string[] = [];
+    for (let i = 0; i < 3_000; i++) {
+      const parts: Buffer[] = [Buffer.from('{"a":"')];
+      for (let j = next() % 12; j > 0; j--) {
+        parts.push(
+          next() % 4 === 0 ? Buffer.from([next() & 0xff]) : pieces[next() % pieces.length],
+        );
+      }
+      parts.push(Buffer.from('"}'));
+      const bytes = Buffer.concat(parts);
+      let utf8Error = false;
+      try {
+        decodeJson(bytes);
+      } catch (error) {
+        utf8Error = /not valid UTF-8/.test((error as Error).message);
+      }
+      if (utf8Error === isUtf8(bytes)) mismatches.push(bytes.toString('hex'));
+      if (utf8Error) invalid++;
+    }
+    expect(mismatches).toEqual([]);
+    expect(invalid).toBeGreaterThan(300);
+    expect(invalid).toBeLessThan(2_700);
   });
 
   it.each([
