@@ -1,18 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { GatewayGuildMembersChunkDispatchData } from 'discord-api-types/v10';
 import { Observable } from 'rxjs';
-import type {
+import {
   Cluster,
-  ClusterHealthOptions,
-  ClusterProgress,
-  EventType,
-  EventTypeName,
-  GatewayEvent,
-  GatewayHealthVerdict,
-  MemberRequestOptions,
-  MemberRequestResult,
-  Session,
-  ShardInfo,
+  type ClusterHealthOptions,
+  type ClusterProgress,
+  type EventType,
+  type EventTypeName,
+  type GatewayEvent,
+  type GatewayHealthVerdict,
+  type MemberRequestOptions,
+  type MemberRequestResult,
+  type Session,
+  type ShardInfo,
+  type GatewayEventSource,
 } from '../gateway/index.js';
 import { GATEWAY_CLUSTER } from './gateway.constants.js';
 
@@ -26,6 +27,13 @@ export interface GatewayCommand {
  * The running cluster, for injection: event streams, commands, member requests, per-shard
  * info, and manual start/stop. The shards start by themselves in `onApplicationBootstrap`
  * unless `connectOnBootstrap` is `false`.
+ *
+ * In consumer mode (`GatewayModule.forConsumer`) no shard runs in the process; the same calls
+ * go through the event source: `events$()` gives the events this consumer handles, `info()`
+ * and `health()` read what the gateway processes report in Redis, `waitUntilReady()` resolves
+ * once the consumer joined its group and every shard is reported Active, and the commands
+ * (`command`, `commandForGuild`, `broadcast`, `requestGuildMembers`) travel to the process
+ * that owns the shard. `shardIds` are the shards whose streams the consumer reads now.
  */
 @Injectable()
 export class ClusterService {
@@ -35,20 +43,34 @@ export class ClusterService {
    */
   readonly progress$: Observable<ClusterProgress>;
 
-  constructor(@Inject(GATEWAY_CLUSTER) readonly cluster: Cluster) {
+  private readonly source: GatewayEventSource;
+
+  constructor(@Inject(GATEWAY_CLUSTER) source: Cluster | GatewayEventSource) {
+    this.source = source;
     this.progress$ = new Observable<ClusterProgress>((subscriber) =>
-      cluster.onProgress((progress) => subscriber.next(progress)),
+      source.onProgress((progress) => subscriber.next(progress)),
+    );
+  }
+
+  /**
+   * The core Cluster of this process.
+   * @throws Error in consumer mode, where no shard runs.
+   */
+  get cluster(): Cluster {
+    if (this.source instanceof Cluster) return this.source;
+    throw new Error(
+      'No Cluster runs in consumer mode (GatewayModule.forConsumer); its shards run in the gateway processes',
     );
   }
 
   /** The shard ids this process runs, ascending. Known once the cluster is up. */
   get shardIds(): number[] {
-    return this.cluster.shardIds;
+    return this.source.shardIds;
   }
 
   /** The total shard count of the bot (all processes). Known once the cluster is up. */
   get shardCount(): number {
-    return this.cluster.shardCount;
+    return this.source.shardCount;
   }
 
   /**
@@ -65,7 +87,7 @@ export class ClusterService {
     // An EventTypeName is an EventType's string value, so the cast changes no value.
     const selected = types as EventType[];
     return new Observable<GatewayEvent>((subscriber) =>
-      this.cluster.subscribe(selected.length === 0 ? 'all' : selected, (event) =>
+      this.source.subscribe(selected.length === 0 ? 'all' : selected, (event) =>
         subscriber.next(event),
       ),
     );
@@ -77,22 +99,22 @@ export class ClusterService {
    * `ShardClosedError`.
    */
   command(shardId: number, payload: GatewayCommand): Promise<void> {
-    return this.cluster.command(shardId, payload);
+    return this.source.command(shardId, payload);
   }
 
   /** Sends a command on the shard of `guildId` (`(guild_id >> 22) % shardCount`, GW-SH-3). */
   commandForGuild(guildId: string, payload: GatewayCommand): Promise<void> {
-    return this.cluster.commandForGuild(guildId, payload);
+    return this.source.commandForGuild(guildId, payload);
   }
 
   /** Sends a command on every shard of this process. */
   broadcast(payload: GatewayCommand): Promise<void> {
-    return this.cluster.broadcast(payload);
+    return this.source.broadcast(payload);
   }
 
   /** The shard that receives the events of `guildId`. */
   shardIdForGuild(guildId: string): number {
-    return this.cluster.shardIdForGuild(guildId);
+    return this.source.shardIdForGuild(guildId);
   }
 
   /**
@@ -106,7 +128,7 @@ export class ClusterService {
     options: MemberRequestOptions = {},
   ): Observable<GatewayGuildMembersChunkDispatchData> {
     return new Observable<GatewayGuildMembersChunkDispatchData>((subscriber) =>
-      this.cluster.requestGuildMembers(guildId, options).subscribe(subscriber),
+      this.source.requestGuildMembers(guildId, options).subscribe(subscriber),
     );
   }
 
@@ -115,7 +137,7 @@ export class ClusterService {
     guildId: string,
     options: MemberRequestOptions = {},
   ): Promise<MemberRequestResult> {
-    return this.cluster.requestGuildMembers(guildId, options).all();
+    return this.source.requestGuildMembers(guildId, options).all();
   }
 
   /**
@@ -124,31 +146,31 @@ export class ClusterService {
    * should answer), a `reason`, counts and the worst shards. See `Cluster.health`.
    */
   health(options?: ClusterHealthOptions): GatewayHealthVerdict {
-    return this.cluster.health(options);
+    return this.source.health(options);
   }
 
   /** State, latency, session and counters of every shard. */
   info(): ShardInfo[] {
-    return this.cluster.info();
+    return this.source.info();
   }
 
   /** Starts every shard (identify pacing applies); resolves once all are Active. */
   up(): Promise<void> {
-    return this.cluster.up();
+    return this.source.up();
   }
 
   /** Closes every shard with 1000: the sessions end and the bot goes offline (GW-GT-2). */
   down(): Promise<void> {
-    return this.cluster.down();
+    return this.source.down();
   }
 
   /** Closes every shard resumably and saves the sessions to the session store (GW-GT-2). */
   downResumable(): Promise<Map<number, Session>> {
-    return this.cluster.downResumable();
+    return this.source.downResumable();
   }
 
   /** Resolves once every shard is Active (CLUSTER_READY); settles once, see `Cluster.waitUntilReady`. */
   waitUntilReady(): Promise<void> {
-    return this.cluster.waitUntilReady();
+    return this.source.waitUntilReady();
   }
 }

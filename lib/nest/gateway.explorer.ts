@@ -16,8 +16,8 @@ import {
   messageContentMissing,
   missingIntentsFor,
   ShardClosedError,
-  type Cluster,
   type GatewayEvent,
+  type GatewayEventSource,
   type GatewayLogger,
 } from '../gateway/index.js';
 import { GatewayContextCreator } from './context/gateway-context-creator.js';
@@ -42,14 +42,17 @@ import {
   UNKNOWN_EVENT_TYPE,
   handlerName,
 } from './gateway.messages.js';
-import type { ResolvedGatewayOptions } from './gateway.options.js';
+import type { ResolvedConsumerOptions, ResolvedGatewayOptions } from './gateway.options.js';
 
-/** One bound handler method. `invoke` never throws and never returns a rejected promise. */
+/**
+ * One bound handler method. `invoke` never throws and never returns a rejected promise; it
+ * returns a promise while an async handler runs.
+ */
 interface HandlerBinding {
   readonly name: string;
   /** The event types it is bound to; empty for a catch-all handler. */
   readonly types: readonly EventType[];
-  readonly invoke: (event: GatewayEvent) => void;
+  readonly invoke: (event: GatewayEvent) => PromiseLike<unknown> | undefined;
 }
 
 type HandlerMethod = (this: object, data: unknown, event: GatewayEvent) => unknown;
@@ -84,8 +87,9 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
     private readonly metadataAccessor: GatewayMetadataAccessor,
     private readonly contextCreator: GatewayContextCreator,
     private readonly moduleRef: ModuleRef,
-    @Inject(GATEWAY_CLUSTER) private readonly cluster: Cluster,
-    @Inject(GATEWAY_RESOLVED_OPTIONS) private readonly options: ResolvedGatewayOptions,
+    @Inject(GATEWAY_CLUSTER) private readonly cluster: GatewayEventSource,
+    @Inject(GATEWAY_RESOLVED_OPTIONS)
+    private readonly options: ResolvedGatewayOptions | ResolvedConsumerOptions,
     @Inject(GATEWAY_LOGGER) private readonly logger: GatewayLogger,
   ) {}
 
@@ -93,7 +97,9 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
     await this.explore();
     this.applyEventTypes();
     this.warnAboutIntents();
-    this.removeListener = this.cluster.addListener(this.dispatch);
+    this.removeListener = this.cluster.addListener(
+      'config' in this.options ? this.dispatch : this.dispatchAwaited,
+    );
   }
 
   onModuleDestroy(): void {
@@ -108,6 +114,18 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
     }
     const catchAll = this.catchAllHandlers;
     for (let i = 0; i < catchAll.length; i++) catchAll[i].invoke(event);
+  };
+
+  /** Consumer mode: settles once every handler of the event finished, so it can be acknowledged. */
+  private readonly dispatchAwaited = (event: GatewayEvent): Promise<unknown> | undefined => {
+    let running: PromiseLike<unknown>[] | undefined;
+    const run = (binding: HandlerBinding): void => {
+      const result = binding.invoke(event);
+      if (result !== undefined) (running ??= []).push(result);
+    };
+    this.handlersByType.get(event.type)?.forEach(run);
+    this.catchAllHandlers.forEach(run);
+    return running === undefined ? undefined : Promise.all(running);
   };
 
   private async explore(): Promise<void> {
@@ -170,7 +188,10 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
    * throwing); whatever it throws or rejects with goes to {@link fail}. With the `metrics`
    * option, each call is also timed until its promise settled.
    */
-  private invoker(name: string, call: HandlerCall): (event: GatewayEvent) => void {
+  private invoker(
+    name: string,
+    call: HandlerCall,
+  ): (event: GatewayEvent) => PromiseLike<unknown> | undefined {
     const metrics = this.options.metrics;
     if (metrics === null) {
       return (event) => {
@@ -179,10 +200,11 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
           result = call(event);
         } catch (error) {
           this.fail(name, event, error);
-          return;
+          return undefined;
         }
-        if (isThenable(result))
-          result.then(undefined, (error: unknown) => this.fail(name, event, error));
+        return isThenable(result)
+          ? result.then(undefined, (error: unknown) => this.fail(name, event, error))
+          : undefined;
       };
     }
     const record = metrics.handlerTimer(name);
@@ -193,13 +215,13 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
         result = call(event);
       } catch (error) {
         record((performance.now() - start) / 1000, this.fail(name, event, error));
-        return;
+        return undefined;
       }
       if (!isThenable(result)) {
         record((performance.now() - start) / 1000, false);
-        return;
+        return undefined;
       }
-      result.then(
+      return result.then(
         () => record((performance.now() - start) / 1000, false),
         (error: unknown) =>
           record((performance.now() - start) / 1000, this.fail(name, event, error)),
@@ -320,6 +342,8 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
 
   /** Warns about handlers Discord will not feed (docs/protocol.md section 17). */
   private warnAboutIntents(): void {
+    // Consumer mode: the gateway processes' intents are theirs to check.
+    if (!('config' in this.options)) return;
     const intents = this.options.config.intents;
     for (const { name, types } of this.bindings) {
       for (const type of types) {

@@ -2,6 +2,7 @@ import {
   Inject,
   Logger,
   Module,
+  type DynamicModule,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
@@ -9,6 +10,7 @@ import {
 import { DiscoveryModule } from '@nestjs/core';
 import { Cluster, EventType, type GatewayLogger } from '../gateway/index.js';
 import { ClusterService } from './cluster.service.js';
+import { GatewayConsumerModule, type GatewayConsumerOptions } from './gateway-consumer.module.js';
 import { GatewayContextCreator } from './context/gateway-context-creator.js';
 import { GatewayMetadataAccessor } from './gateway-metadata.accessor.js';
 import {
@@ -96,6 +98,20 @@ export class GatewayModule
     super();
     // Before any hook runs, so the metrics see the whole start (the shards start at bootstrap).
     this.stopMeasuring = options.metrics?.bind(cluster);
+  }
+
+  /**
+   * Consumer mode: no shard runs in this app; its `@OnGatewayEvent` handlers run on the events
+   * gateway processes publish, read from `source` (a `RedisEventConsumer` of
+   * `nestjs-discord-gateway/redis`), and `ClusterService` forwards commands to the processes
+   * owning the shards. See `GatewayConsumerModule`.
+   *
+   * @example
+   * GatewayModule.forConsumer({ source: new RedisEventConsumer({ redis, group: 'moderation', shardCount: 16 }) })
+   * @throws ConfigError listing every invalid option.
+   */
+  static forConsumer(options: GatewayConsumerOptions): DynamicModule {
+    return GatewayConsumerModule.register(options);
   }
 
   /**

@@ -45,6 +45,13 @@ export interface ResolvedGatewayOptions {
   readonly explicitEventTypes: boolean;
 }
 
+/** The resolved options of consumer mode (`GatewayModule.forConsumer`): no shard runs here. */
+export interface ResolvedConsumerOptions {
+  readonly logLevel: LogLevel;
+  readonly metrics: GatewayMetricsBinding | null;
+  readonly explicitEventTypes: false;
+}
+
 const SHUTDOWN_POLICIES: ReadonlySet<unknown> = new Set(['auto', 'resumable', 'end']);
 
 /**

@@ -10,6 +10,7 @@ export {
 export { GatewayContext, GatewayPayload, GatewayShardId } from './decorators/params.decorator.js';
 export { GATEWAY_CONTEXT_TYPE } from './gateway.constants.js';
 export { GatewayModule } from './gateway.module.js';
+export { GatewayConsumerModule, type GatewayConsumerOptions } from './gateway-consumer.module.js';
 export { nestGatewayLogger } from './gateway.logger.js';
 export {
   GATEWAY_MODULE_OPTIONS,

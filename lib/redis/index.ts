@@ -23,3 +23,8 @@ export {
   type RedisEventPublisherOptions,
 } from './event-publisher.js';
 export { RemoteCommandError, ShardNotOwnedError } from './command-protocol.js';
+export {
+  RedisEventConsumer,
+  type ConsumerListener,
+  type RedisEventConsumerOptions,
+} from './event-consumer.js';

@@ -7,3 +7,4 @@ export {
 } from './member-request.js';
 export { shardIdForGuild } from './shard-routing.js';
 export type { EventSink } from './event-sink.js';
+export type { GatewayEventSource } from './event-source.js';

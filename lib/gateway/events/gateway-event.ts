@@ -114,6 +114,7 @@ export type EventData<T extends EventType> = T extends DispatchEventType
  * - `type`: the dispatch name (`t`) or lifecycle name.
  * - `data`: the dispatch's `d`, decoded, or the lifecycle data.
  * - `sequence`: the dispatch's `s`; `null` for lifecycle events.
+ * - `entryId`: consumer mode only, the Redis stream entry id (`<generation>-<s>`).
  *
  * Distributive over `T`: `GatewayEvent` is the union of every event shape, so checking
  * `event.type` narrows `event.data`, and `GatewayEvent<'MESSAGE_CREATE'>` is assignable to
@@ -125,6 +126,11 @@ export type GatewayEvent<T extends EventType = EventType> = T extends EventType
       readonly type: T;
       readonly data: EventData<T>;
       readonly sequence: number | null;
+      /**
+       * Set in consumer mode (Redis event streams): the entry id `<generation>-<s>`, the same for
+       * every delivery of one dispatch, to drop duplicates with.
+       */
+      readonly entryId?: string;
     }
   : never;
 

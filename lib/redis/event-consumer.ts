@@ -1,0 +1,812 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { GatewayGuildMembersChunkDispatchData } from 'discord-api-types/v10';
+import type { Redis } from 'ioredis';
+import { systemClock } from '../gateway/clock/clock.js';
+import type { CommandPayload } from '../gateway/cluster/cluster-shards.js';
+import { MemberRequest, type MemberRequestOptions } from '../gateway/cluster/member-request.js';
+import { shardIdForGuild } from '../gateway/cluster/shard-routing.js';
+import {
+  ConfigError,
+  describeError,
+  GatewayTimeoutError,
+  type ConfigIssue,
+} from '../gateway/errors/errors.js';
+import type { EventType } from '../gateway/events/event-type.js';
+import { EventTypeFlags } from '../gateway/events/event-type-flags.js';
+import type { GatewayEvent } from '../gateway/events/gateway-event.js';
+import { judgeAcrossProcesses } from '../gateway/health/across-processes.js';
+import { judgeHealth, type GatewayHealthVerdict } from '../gateway/health/health-verdict.js';
+import { silentLogger, type GatewayLogger } from '../gateway/logger.js';
+import type { Session } from '../gateway/session/session.js';
+import type { ShardInfo } from '../gateway/shard/shard-info.js';
+import { ShardState } from '../gateway/shard/shard-state.js';
+import {
+  RemoteCommandError,
+  ShardNotOwnedError,
+  type CommandKind,
+  type SerializedError,
+} from './command-protocol.js';
+import type { GatewayProcessReport } from './event-publisher.js';
+import { RedisKeys, type BotIdentity } from './keys.js';
+import { RedisScript } from './script.js';
+
+/** Options of {@link RedisEventConsumer}. Times in ms. */
+export interface RedisEventConsumerOptions extends BotIdentity {
+  /** A connected (or connecting) ioredis client; never closed by the consumer. It opens two more of its own (`duplicate()`) for blocking reads. */
+  readonly redis: Redis;
+  /** The consumer group: one group per service. Every group gets every dispatch. */
+  readonly group: string;
+  /** The bot's shard count (the streams of shards 0 to `shardCount - 1` are read). */
+  readonly shardCount: number;
+  /** This consumer's name in its group; keep it stable per instance (a pod name). Default `<host>-<pid>`. */
+  readonly consumerName?: string;
+  /** A shard stream is read by one consumer of the group at a time, under a lease of this length, renewed every third of it. Default 10_000. */
+  readonly leaseMs?: number;
+  /** Entries pending this long at another consumer (it crashed) are reclaimed (XAUTOCLAIM). Default `leaseMs`. */
+  readonly claimIdleMs?: number;
+  /** Entries read per shard at a time. Default 100. */
+  readonly batchSize?: number;
+  /** How long a command waits for a gateway process to own its shard, and then for its answer. Default 10_000. */
+  readonly commandTimeoutMs?: number;
+  readonly logger?: GatewayLogger;
+}
+
+/** A listener of the consumer: its promise is awaited before the entry is acknowledged. */
+export type ConsumerListener = (event: GatewayEvent) => unknown;
+
+interface HeldShard {
+  readonly id: number;
+  readonly key: string;
+  /** Reclaim other consumers' idle entries and read this consumer's own pending ones first. */
+  recover: boolean;
+  /** The lease is to be given up after the current batch. */
+  release: boolean;
+}
+
+interface Pending {
+  readonly process: string;
+  readonly onReply: (kind: string, body: unknown) => void;
+}
+
+/** KEYS: consumers. ARGV: name, lease (ms). Registers the consumer; returns the group's live consumers. */
+const JOIN_SCRIPT = new RedisScript(
+  'consumerJoin',
+  `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+return redis.call('ZCARD', KEYS[1])
+`,
+);
+
+/** KEYS: lease. ARGV: name, lease (ms). Renews a lease this consumer holds: 1, else 0. */
+const RENEW_SCRIPT = new RedisScript(
+  'leaseRenew',
+  `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`,
+);
+
+/** KEYS: lease. ARGV: name. Gives up a lease this consumer holds. */
+const RELEASE_SCRIPT = new RedisScript(
+  'leaseRelease',
+  `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`,
+);
+
+type StreamReply = [string, [string, string[]][]][];
+
+/**
+ * The consumer side of the Redis event streams: reads the dispatches gateway processes publish
+ * (`RedisEventPublisher`) and runs this process's handlers on them. Use it through
+ * `GatewayModule.forConsumer({ source: new RedisEventConsumer({ redis, group, shardCount }) })`:
+ * the same `@OnGatewayEvent` handlers run, through the same guards, pipes, interceptors and
+ * filters.
+ *
+ * - **Groups.** One group per service; each group gets every dispatch (created at the
+ *   streams' start, `0`, so a new group reads what the streams still hold). A group lost with
+ *   a Redis restart (NOGROUP) is created again.
+ * - **Shards.** Within a group each shard stream is read by one consumer at a time, under a
+ *   lease (`SET NX PX`, renewed every third of `leaseMs`): per-shard, hence per-guild, order
+ *   is kept. Each consumer takes at most its share (`ceil(shards / live consumers)`) and gives
+ *   back what exceeds it after its current batch, so the shards spread as consumers come and go.
+ * - **Acknowledgement.** An entry is acknowledged (XACK) after every handler of it finished,
+ *   async ones included; a handler that throws is logged by the module and still counts as
+ *   finished. Entries of one shard run one after another; shards run side by side.
+ * - **Crashes.** A consumer that dies stops renewing its leases; once they lapse another
+ *   consumer takes its shards and reclaims its pending entries idle for `claimIdleMs`
+ *   (XAUTOCLAIM). Handlers therefore run at least once: `event.entryId` (`<generation>-<s>`)
+ *   identifies a dispatch for dropping duplicates.
+ * - **Names.** `consumerName` is this instance's name in its group; restarted under the same
+ *   name, it first runs its own entries left pending.
+ *
+ * As `ClusterService` in consumer mode: {@link info} lists the shards gateway processes report
+ * in Redis; {@link subscribe} (`events$()`) gives the events this consumer handles;
+ * {@link waitUntilReady} resolves once the consumer joined its group and every shard is
+ * reported Active; the commands travel to the process owning the shard (see {@link command}).
+ */
+export class RedisEventConsumer {
+  readonly keys: RedisKeys;
+  readonly group: string;
+  readonly consumerName: string;
+  readonly shardCount: number;
+  readonly leaseMs: number;
+  readonly claimIdleMs: number;
+  readonly batchSize: number;
+  readonly commandTimeoutMs: number;
+  /** The types this consumer's handlers take (set by the module from the handlers). */
+  eventTypes: EventTypeFlags = EventTypeFlags.ALL;
+
+  private readonly redis: Redis;
+  private readonly reader: Redis;
+  private readonly replyReader: Redis;
+  private readonly logger: GatewayLogger;
+  private readonly held = new Map<number, HeldShard>();
+  private listeners: ConsumerListener[] = [];
+  private subscriptions: { types: ReadonlySet<string> | null; listener: ConsumerListener }[] = [];
+  private running = false;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private readLoop: Promise<void> | null = null;
+  private replyLoop: Promise<void> | null = null;
+  private reports: GatewayProcessReport[] = [];
+  private verdict: GatewayHealthVerdict | null = null;
+  private warnedTypes = false;
+  private readonly pending = new Map<string, Pending>();
+  private readonly ready: { promise: Promise<void>; resolve: () => void };
+  private readFailing = false;
+
+  /** @throws ConfigError listing every invalid option. */
+  constructor(options: RedisEventConsumerOptions) {
+    const issues: ConfigIssue[] = [];
+    if (typeof (options.redis as Partial<Redis> | undefined)?.xreadgroup !== 'function') {
+      issues.push({ path: 'redis', rule: 'must be an ioredis client' });
+    }
+    const name = /^[A-Za-z0-9._:-]{1,100}$/;
+    if (typeof options.group !== 'string' || !name.test(options.group)) {
+      issues.push({
+        path: 'group',
+        rule: 'must be 1 to 100 letters, digits, ".", "_", ":" or "-"',
+      });
+    }
+    if (options.consumerName !== undefined && !name.test(options.consumerName)) {
+      issues.push({
+        path: 'consumerName',
+        rule: 'must be 1 to 100 letters, digits, ".", "_", ":" or "-"',
+      });
+    }
+    const checkInteger = (path: string, value: number | undefined, min: number): void => {
+      if (value !== undefined && !(Number.isSafeInteger(value) && value >= min)) {
+        issues.push({ path, rule: `must be an integer >= ${min}` });
+      }
+    };
+    if (options.shardCount === undefined) issues.push({ path: 'shardCount', rule: 'is required' });
+    checkInteger('shardCount', options.shardCount, 1);
+    checkInteger('leaseMs', options.leaseMs, 300);
+    checkInteger('claimIdleMs', options.claimIdleMs, 0);
+    checkInteger('batchSize', options.batchSize, 1);
+    checkInteger('commandTimeoutMs', options.commandTimeoutMs, 1);
+    let keys: RedisKeys | undefined;
+    try {
+      keys = RedisKeys.of(options);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      issues.push(...error.issues);
+    }
+    if (issues.length > 0 || keys === undefined) throw new ConfigError(issues);
+    this.keys = keys;
+    this.redis = options.redis;
+    this.group = options.group;
+    this.shardCount = options.shardCount;
+    this.consumerName = options.consumerName ?? `${hostname()}-${process.pid}`;
+    this.leaseMs = options.leaseMs ?? 10_000;
+    this.claimIdleMs = options.claimIdleMs ?? this.leaseMs;
+    this.batchSize = options.batchSize ?? 100;
+    this.commandTimeoutMs = options.commandTimeoutMs ?? 10_000;
+    this.logger = options.logger ?? silentLogger;
+    this.reader = this.redis.duplicate({ maxRetriesPerRequest: null });
+    this.replyReader = this.redis.duplicate({ maxRetriesPerRequest: null });
+    for (const client of [this.reader, this.replyReader]) client.on('error', () => undefined);
+    let resolve: () => void = () => undefined;
+    const promise = new Promise<void>((r) => {
+      resolve = r;
+    });
+    this.ready = { promise, resolve };
+  }
+
+  /** The shards whose streams this consumer reads now, ascending. */
+  get shardIds(): number[] {
+    return [...this.held.keys()].sort((a, b) => a - b);
+  }
+
+  /** Calls `listener` with every event this consumer takes; its promise is awaited before the XACK. */
+  addListener(listener: ConsumerListener): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  /** Calls `listener` with the events of `types` this consumer takes (they are not awaited). */
+  subscribe(types: readonly EventType[] | 'all', listener: ConsumerListener): () => void {
+    const entry = { types: types === 'all' ? null : new Set<string>(types), listener };
+    this.subscriptions = [...this.subscriptions, entry];
+    return () => {
+      this.subscriptions = this.subscriptions.filter((s) => s !== entry);
+    };
+  }
+
+  /** No start-up progress in consumer mode: the listener is never called. */
+  onProgress(_listener: unknown): () => void {
+    return () => undefined;
+  }
+
+  /** `(guild_id >> 22) % shardCount`. */
+  shardIdForGuild(guildId: string): number {
+    return shardIdForGuild(guildId, this.shardCount);
+  }
+
+  /** The shards gateway processes report (newest report of each shard), by shard id. */
+  info(): ShardInfo[] {
+    const newest = new Map<number, { at: number; info: ShardInfo }>();
+    for (const report of this.reports) {
+      for (const info of report.shards) {
+        const held = newest.get(info.id);
+        if (held === undefined || held.at < report.reportedAt) {
+          newest.set(info.id, { at: report.reportedAt, info });
+        }
+      }
+    }
+    return [...newest.keys()].sort((a, b) => a - b).map((id) => newest.get(id)!.info);
+  }
+
+  /** The verdict of the gateway processes' reports (`judgeAcrossProcesses`), as of the last lease round. */
+  health(): GatewayHealthVerdict {
+    return (
+      this.verdict ??
+      judgeHealth([], {
+        now: Date.now(),
+        expectedShardIds: Array.from({ length: this.shardCount }, (_, id) => id),
+        starting: true,
+      })
+    );
+  }
+
+  /** Resolves once the consumer joined its group and every shard is reported Active. */
+  waitUntilReady(): Promise<void> {
+    return this.ready.promise;
+  }
+
+  /**
+   * Creates the group on every shard stream (when missing), joins it and starts reading.
+   * @throws (rejects) ioredis's error when Redis cannot be reached.
+   */
+  async up(): Promise<void> {
+    if (this.running) return;
+    await Promise.all(Array.from({ length: this.shardCount }, (_, id) => this.createGroup(id)));
+    await this.redis.del(this.keys.replies(this.consumerName));
+    this.running = true;
+    await this.tick();
+    this.tickTimer = setInterval(() => void this.tick(), Math.floor(this.leaseMs / 3));
+    this.readLoop = this.read();
+    this.replyLoop = this.readReplies();
+    this.logger.log(
+      `Consumer ${this.consumerName} of group ${this.group} joined; it reads shards ${this.shardIds.join(', ') || 'none yet'} of ${this.shardCount}`,
+    );
+  }
+
+  /** Stops reading, lets the handlers of the current batch finish (and their entries be acknowledged), then gives back the leases. */
+  async down(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    clearInterval(this.tickTimer);
+    this.reader.disconnect();
+    this.replyReader.disconnect();
+    await this.readLoop;
+    await this.replyLoop;
+    await Promise.all(
+      [...this.held.values()].map((shard) =>
+        RELEASE_SCRIPT.run(this.redis, [this.leaseKey(shard.id)], [this.consumerName]).catch(
+          () => undefined,
+        ),
+      ),
+    );
+    this.held.clear();
+    await this.redis
+      .zrem(this.keys.consumers(this.shardCount, this.group), this.consumerName)
+      .catch(() => undefined);
+    for (const [id, pending] of this.pending) {
+      this.pending.delete(id);
+      pending.onReply('error', {
+        name: 'AbortedError',
+        code: 'ABORTED',
+        message: 'the consumer stopped',
+      });
+    }
+  }
+
+  /** As {@link down}; no session is kept in consumer mode. */
+  async downResumable(): Promise<Map<number, Session>> {
+    await this.down();
+    return new Map<number, Session>();
+  }
+
+  /**
+   * Sends a payload through shard `shardId`, in the gateway process that owns it.
+   * @throws (rejects) ShardNotOwnedError when no process reports it within `commandTimeoutMs`;
+   *   RemoteCommandError with the gateway's error (`UnknownShardError`, `CommandError`, ...);
+   *   GatewayTimeoutError without an answer.
+   */
+  async command(shardId: number, payload: CommandPayload): Promise<void> {
+    const owner = await this.ownerOf([shardId]);
+    await this.send(owner[0] as string, 'command', { shardId, payload });
+  }
+
+  /** {@link command} on the shard of `guildId`. */
+  async commandForGuild(guildId: string, payload: CommandPayload): Promise<void> {
+    const owner = await this.ownerOf([this.shardIdForGuild(guildId)]);
+    await this.send(owner[0] as string, 'commandForGuild', { guildId, payload });
+  }
+
+  /** Sends a payload through every shard of the bot: each owning process broadcasts on its own. */
+  async broadcast(payload: CommandPayload): Promise<void> {
+    const owners = await this.ownerOf(Array.from({ length: this.shardCount }, (_, id) => id));
+    await Promise.all(
+      [...new Set(owners)].map((owner) => this.send(owner, 'broadcast', { payload })),
+    );
+  }
+
+  /**
+   * Op 8 in the gateway process that owns the guild's shard; every GUILD_MEMBERS_CHUNK streams
+   * back as it arrives. The request fails as it would there, with ShardNotOwnedError when no
+   * process owns the shard.
+   */
+  requestGuildMembers(guildId: string, options: MemberRequestOptions = {}): MemberRequest {
+    const shardId = this.shardIdForGuild(guildId);
+    const request = new MemberRequest(
+      guildId,
+      shardId,
+      randomBytes(16).toString('hex'),
+      (options.timeoutMs ?? 30_000) + this.commandTimeoutMs,
+      systemClock,
+      () => undefined,
+    );
+    this.ownerOf([shardId])
+      .then(([owner]) =>
+        this.send(owner as string, 'requestGuildMembers', { guildId, options }, (chunk) =>
+          request.handleChunk(chunk as GatewayGuildMembersChunkDispatchData),
+        ),
+      )
+      .catch((error: unknown) => request.fail(error));
+    return request;
+  }
+
+  // ---- shards, leases, reading ------------------------------------------------------------
+
+  private leaseKey(shardId: number): string {
+    return this.keys.lease(this.shardCount, this.group, shardId);
+  }
+
+  private async createGroup(shardId: number): Promise<void> {
+    try {
+      await this.redis.xgroup(
+        'CREATE',
+        this.keys.events(this.shardCount, shardId),
+        this.group,
+        '0',
+        'MKSTREAM',
+      );
+    } catch (error) {
+      if (!/BUSYGROUP/.test((error as Error).message)) throw error;
+    }
+  }
+
+  /** One lease round: registration, renewals, share, new leases; then the gateway reports. */
+  private async tick(): Promise<void> {
+    if (!this.running) return;
+    try {
+      const live = Number(
+        await JOIN_SCRIPT.run(
+          this.redis,
+          [this.keys.consumers(this.shardCount, this.group)],
+          [this.consumerName, this.leaseMs],
+        ),
+      );
+      for (const shard of [...this.held.values()]) {
+        const kept = await RENEW_SCRIPT.run(
+          this.redis,
+          [this.leaseKey(shard.id)],
+          [this.consumerName, this.leaseMs],
+        );
+        if (kept === 0) {
+          this.held.delete(shard.id);
+          this.logger.warn(`Consumer ${this.consumerName} lost its lease of shard ${shard.id}`);
+        } else {
+          shard.recover = true;
+        }
+      }
+      const share = Math.ceil(this.shardCount / Math.max(1, live));
+      const keep = [...this.held.values()].filter((s) => !s.release);
+      for (const shard of keep.slice(share)) shard.release = true;
+      if (keep.length < share) await this.acquire(share - keep.length);
+      if (this.readFailing) {
+        this.readFailing = false;
+        this.logger.log(`Consumer ${this.consumerName} reaches Redis again`);
+      }
+    } catch (error) {
+      if (!this.readFailing) {
+        this.readFailing = true;
+        this.logger.warn(
+          `Consumer ${this.consumerName} cannot reach Redis (${describeError(error)}); it retries`,
+        );
+      }
+    }
+    await this.readReports().catch(() => undefined);
+  }
+
+  private async acquire(wanted: number): Promise<void> {
+    // Start at a point of the consumer's own, so consumers starting together try different shards first.
+    const start = [...this.consumerName].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
+    for (let i = 0; i < this.shardCount && wanted > 0; i++) {
+      const id = (start + i) % this.shardCount;
+      if (this.held.has(id)) continue;
+      const taken = await this.redis.set(
+        this.leaseKey(id),
+        this.consumerName,
+        'PX',
+        this.leaseMs,
+        'NX',
+      );
+      if (taken !== 'OK') continue;
+      this.held.set(id, {
+        id,
+        key: this.keys.events(this.shardCount, id),
+        recover: true,
+        release: false,
+      });
+      wanted--;
+      this.logger.debug(`Consumer ${this.consumerName} took shard ${id}`);
+    }
+  }
+
+  private async read(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.releaseDue();
+        const shards = [...this.held.values()];
+        if (shards.length === 0) {
+          await sleep(100);
+          continue;
+        }
+        for (const shard of shards) if (shard.recover) await this.recover(shard);
+        const reply = (await this.reader.xreadgroup(
+          'GROUP',
+          this.group,
+          this.consumerName,
+          'COUNT',
+          this.batchSize,
+          'BLOCK',
+          Math.max(50, Math.floor(this.leaseMs / 6)),
+          'STREAMS',
+          ...shards.map((s) => s.key),
+          ...shards.map(() => '>'),
+        )) as StreamReply | null;
+        await this.runBatch(reply ?? []);
+      } catch (error) {
+        if (!this.running) return;
+        if (/NOGROUP/.test((error as Error).message)) {
+          this.logger.warn(
+            `Group ${this.group} is missing in Redis (restarted without persistence?); creating it again`,
+          );
+          await Promise.all([...this.held.keys()].map((id) => this.createGroup(id))).catch(
+            () => undefined,
+          );
+          continue;
+        }
+        if (!this.readFailing) {
+          this.readFailing = true;
+          this.logger.warn(
+            `Consumer ${this.consumerName} cannot read its streams (${describeError(error)}); it retries`,
+          );
+        }
+        await sleep(250);
+      }
+    }
+  }
+
+  /** Reclaims entries other consumers left pending, then runs this consumer's own pending ones. */
+  private async recover(shard: HeldShard): Promise<void> {
+    shard.recover = false;
+    let cursor = '0-0';
+    do {
+      const [next, claimed] = (await this.redis.xautoclaim(
+        shard.key,
+        this.group,
+        this.consumerName,
+        this.claimIdleMs,
+        cursor,
+        'COUNT',
+        this.batchSize,
+      )) as [string, [string, string[] | null][]];
+      cursor = next;
+      const live = claimed.filter((e): e is [string, string[]] => e[1] !== null);
+      if (live.length > 0) {
+        this.logger.log(
+          `Consumer ${this.consumerName} reclaimed ${live.length} pending entr${live.length === 1 ? 'y' : 'ies'} of shard ${shard.id}`,
+        );
+      }
+    } while (cursor !== '0-0' && this.running);
+    // Everything pending at this consumer now (its own and the reclaimed), oldest first.
+    for (;;) {
+      const reply = (await this.redis.xreadgroup(
+        'GROUP',
+        this.group,
+        this.consumerName,
+        'COUNT',
+        this.batchSize,
+        'STREAMS',
+        shard.key,
+        '0',
+      )) as StreamReply | null;
+      const entries = reply?.[0]?.[1] ?? [];
+      if (entries.length === 0 || !this.running) return;
+      await this.runShard(shard.id, shard.key, entries);
+      if (entries.length < this.batchSize) return;
+    }
+  }
+
+  private async runBatch(reply: StreamReply): Promise<void> {
+    await Promise.all(
+      reply.map(([key, entries]) => {
+        const id = Number(key.slice(key.lastIndexOf(':') + 1));
+        return this.runShard(id, key, entries);
+      }),
+    );
+  }
+
+  private async runShard(
+    shardId: number,
+    key: string,
+    entries: [string, string[]][],
+  ): Promise<void> {
+    for (const [entryId, fields] of entries) {
+      await this.handle(shardId, entryId, fields);
+      void this.redis.xack(key, this.group, entryId).catch(() => undefined);
+    }
+  }
+
+  private async handle(shardId: number, entryId: string, fields: string[] | null): Promise<void> {
+    if (fields === null) return;
+    let type = '';
+    let raw = 'null';
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      if (fields[i] === 't') type = fields[i + 1] as string;
+      else if (fields[i] === 'd') raw = fields[i + 1] as string;
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(raw);
+    } catch {
+      this.logger.warn(`Entry ${entryId} of shard ${shardId} is not JSON; acknowledged unhandled`);
+      return;
+    }
+    const sequence = Number(entryId.slice(entryId.indexOf('-') + 1));
+    const event = { shardId, type, data, sequence, entryId } as GatewayEvent;
+    for (const subscription of this.subscriptions) {
+      if (subscription.types === null || subscription.types.has(type)) {
+        try {
+          subscription.listener(event);
+        } catch (error) {
+          this.logger.error(`A subscriber of ${type} (shard ${shardId}) threw`, error);
+        }
+      }
+    }
+    const results: unknown[] = [];
+    for (const listener of this.listeners) {
+      try {
+        results.push(listener(event));
+      } catch (error) {
+        this.logger.error(`A listener of ${type} (shard ${shardId}) threw`, error);
+      }
+    }
+    await Promise.all(
+      results.map((r) =>
+        Promise.resolve(r).catch((error: unknown) =>
+          this.logger.error(`A listener of ${type} (shard ${shardId}) rejected`, error),
+        ),
+      ),
+    );
+  }
+
+  private async releaseDue(): Promise<void> {
+    for (const shard of [...this.held.values()]) {
+      if (!shard.release) continue;
+      this.held.delete(shard.id);
+      await RELEASE_SCRIPT.run(this.redis, [this.leaseKey(shard.id)], [this.consumerName]);
+      this.logger.debug(`Consumer ${this.consumerName} gave back shard ${shard.id}`);
+    }
+  }
+
+  // ---- gateway reports and commands -------------------------------------------------------
+
+  private async readReports(): Promise<void> {
+    const names = await this.redis.zrange(this.keys.processes(this.shardCount), 0, -1);
+    const values =
+      names.length === 0
+        ? []
+        : await this.redis.mget(...names.map((n) => this.keys.process(this.shardCount, n)));
+    const reports: GatewayProcessReport[] = [];
+    values.forEach((value, index) => {
+      if (value === null) {
+        void this.redis.zrem(this.keys.processes(this.shardCount), names[index] as string);
+        return;
+      }
+      try {
+        reports.push(JSON.parse(value) as GatewayProcessReport);
+      } catch {
+        // A report being rewritten; the next round reads it.
+      }
+    });
+    this.reports = reports;
+    this.verdict = await judgeAcrossProcesses(
+      { reports: async () => reports.map((r) => r.health) },
+      { shardCount: this.shardCount, staleAfterMs: 3 * this.leaseMs },
+    );
+    this.warnUnpublished();
+    const active = new Set(
+      this.info()
+        .filter((s) => s.state === ShardState.Active)
+        .map((s) => s.id),
+    );
+    if (active.size === this.shardCount) this.ready.resolve();
+  }
+
+  /** Warns once about handled types no gateway process publishes. */
+  private warnUnpublished(): void {
+    if (this.warnedTypes || this.reports.length === 0) return;
+    this.warnedTypes = true;
+    const published = new Set(this.reports.flatMap((r) => r.eventTypes));
+    const handled =
+      this.eventTypes === EventTypeFlags.ALL ? [] : EventTypeFlags.toTypes(this.eventTypes);
+    const missing = handled.filter((t) => !published.has(t));
+    if (missing.length > 0) {
+      this.logger.warn(
+        `Consumer ${this.consumerName} handles ${missing.join(', ')}, which no gateway process publishes ` +
+          `(they publish ${[...published].join(', ') || 'nothing'}); add them to the publisher's eventTypes`,
+      );
+    }
+  }
+
+  /** The process owning each of `shardIds` (same order), waiting up to `commandTimeoutMs` for them to be reported. */
+  private async ownerOf(shardIds: readonly number[]): Promise<string[]> {
+    const deadline = Date.now() + this.commandTimeoutMs;
+    for (;;) {
+      const owners = shardIds.map((id) => this.owner(id));
+      const missing = shardIds.filter((_, i) => owners[i] === undefined);
+      if (missing.length === 0) return owners as string[];
+      if (Date.now() >= deadline) throw new ShardNotOwnedError(missing, this.commandTimeoutMs);
+      await sleep(Math.min(200, Math.max(1, deadline - Date.now())));
+      await this.readReports().catch(() => undefined);
+    }
+  }
+
+  private owner(shardId: number): string | undefined {
+    let best: GatewayProcessReport | undefined;
+    const fresh = Date.now() - 3 * this.leaseMs;
+    for (const report of this.reports) {
+      if (report.reportedAt < fresh || !report.shards.some((s) => s.id === shardId)) continue;
+      if (best === undefined || best.reportedAt < report.reportedAt) best = report;
+    }
+    return best?.process;
+  }
+
+  private send(
+    process: string,
+    kind: CommandKind,
+    args: unknown,
+    onChunk?: (chunk: unknown) => void,
+  ): Promise<void> {
+    const id = randomBytes(8).toString('hex');
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(
+            new GatewayTimeoutError(
+              `the answer of gateway process ${process} to ${kind}`,
+              this.commandTimeoutMs,
+            ),
+          );
+        }, this.commandTimeoutMs);
+      };
+      this.pending.set(id, {
+        process,
+        onReply: (replyKind, body) => {
+          if (replyKind === 'chunk') {
+            arm();
+            onChunk?.(body);
+            return;
+          }
+          clearTimeout(timer);
+          this.pending.delete(id);
+          if (replyKind === 'ok') resolve();
+          else {
+            const error = body as SerializedError;
+            reject(new RemoteCommandError(error.name, error.code, error.message, process));
+          }
+        },
+      });
+      arm();
+      this.redis
+        .xadd(
+          this.keys.commands(this.shardCount, process),
+          'MAXLEN',
+          '~',
+          10_000,
+          '*',
+          'id',
+          id,
+          'reply',
+          this.keys.replies(this.consumerName),
+          'kind',
+          kind,
+          'args',
+          JSON.stringify(args),
+          'expiresAt',
+          String(Date.now() + this.commandTimeoutMs),
+        )
+        .catch((error: unknown) => {
+          clearTimeout(timer);
+          this.pending.delete(id);
+          reject(error);
+        });
+    });
+  }
+
+  private async readReplies(): Promise<void> {
+    let last = '0';
+    const key = this.keys.replies(this.consumerName);
+    while (this.running) {
+      try {
+        const reply = (await this.replyReader.xread(
+          'BLOCK',
+          1_000,
+          'STREAMS',
+          key,
+          last,
+        )) as StreamReply | null;
+        for (const [, entries] of reply ?? []) {
+          for (const [entryId, fields] of entries) {
+            last = entryId;
+            const f: Record<string, string> = {};
+            for (let i = 0; i + 1 < fields.length; i += 2)
+              f[fields[i] as string] = fields[i + 1] as string;
+            let body: unknown = null;
+            try {
+              body = JSON.parse(f.body ?? 'null');
+            } catch {
+              body = null;
+            }
+            this.pending.get(f.id ?? '')?.onReply(f.kind ?? '', body);
+          }
+        }
+      } catch {
+        if (!this.running) return;
+        await sleep(250);
+      }
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,296 @@
+import 'reflect-metadata';
+import { jest } from '@jest/globals';
+import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import {
+  EventType,
+  GatewayModule,
+  OnGatewayEvent,
+  type GatewayEvent,
+} from '../../lib/nest/index.js';
+import { RedisEventConsumer, RedisKeys } from '../../lib/redis/index.js';
+import { FakeGateway, FakeGatewayProcess } from '../../lib/testing/index.js';
+import { describeWithRedis, uniquePrefix, type TestRedis } from '../support/redis-server.js';
+import type { ConsumerProcessConfig, ConsumerProcessReport } from './support/consumer-process.js';
+import { GatewayChild } from './support/gateway-child.js';
+import { recordEvent, recordKey, type RecordTarget } from './support/record-event.js';
+
+/**
+ * Consumers reading what one gateway process (a Node process of its own) publishes, with one
+ * redis-server and one FakeGateway process: Nest apps in consumer mode (in the test's process,
+ * each with its own Redis connections), and consumer processes for the SIGKILL case.
+ */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const SHARDS = 4;
+/** Two guilds per shard: `(id >> 22) % 4` routes guild k to shard k % 4. */
+const GUILDS = Array.from({ length: 2 * SHARDS }, (_, k) => String(BigInt(1_000 + k) << 22n));
+
+jest.setTimeout(240_000);
+
+class ConsumerChild {
+  readonly reports: ConsumerProcessReport[] = [];
+  private readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+
+  constructor(readonly config: ConsumerProcessConfig) {
+    const { NODE_OPTIONS: _ignored, ...env } = process.env;
+    this.child = fork('test/redis/support/consumer-process.ts', [JSON.stringify(config)], {
+      execArgv: ['--import', 'tsx'],
+      env,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.child.on('message', (report: ConsumerProcessReport) => this.reports.push(report));
+    this.exited = new Promise((resolve) => this.child.once('exit', resolve));
+  }
+
+  logs(level: 'log' | 'warn' | 'error'): string[] {
+    return this.reports.flatMap((r) => (r.type === 'log' && r.level === level ? [r.message] : []));
+  }
+
+  async ready(): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const done = this.reports.find((r) => r.type === 'ready' || r.type === 'failed');
+      if (done?.type === 'ready') return;
+      if (done?.type === 'failed') throw new Error(`consumer failed: ${done.message}`);
+      await sleep(50);
+    }
+    throw new Error('consumer not ready within 60 s');
+  }
+
+  async kill(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+/** A Nest app in consumer mode whose @OnGatewayEvent handler records what it handles. */
+async function consumerApp(
+  source: RedisEventConsumer,
+  redis: Redis,
+  target: RecordTarget,
+): Promise<INestApplicationContext> {
+  @Injectable()
+  class Recorder {
+    @OnGatewayEvent(EventType.MessageCreate)
+    async onMessage(_data: unknown, event: GatewayEvent): Promise<void> {
+      await recordEvent(redis, target, event);
+    }
+  }
+  @Module({
+    imports: [GatewayModule.forConsumer({ source, logLevel: 'warn' })],
+    providers: [Recorder],
+  })
+  class ConsumerApp {}
+  return NestFactory.createApplicationContext(ConsumerApp, { logger: false, abortOnError: false });
+}
+
+describeWithRedis(
+  'Consumer processes on the Redis event streams (real processes)',
+  (server: TestRedis) => {
+    let gateway: FakeGatewayProcess;
+    let prefix: string;
+    let dir: string;
+    const gateways: GatewayChild[] = [];
+    const consumers: ConsumerChild[] = [];
+    const apps: INestApplicationContext[] = [];
+
+    beforeEach(async () => {
+      prefix = uniquePrefix('consumers');
+      dir = mkdtempSync(join(tmpdir(), 'stream-consumers-'));
+      gateway = await FakeGatewayProcess.start({ shards: SHARDS, maxConcurrency: SHARDS });
+    });
+
+    afterEach(async () => {
+      await Promise.all(consumers.splice(0).map((c) => c.kill()));
+      await Promise.all(apps.splice(0).map((app) => app.close()));
+      await Promise.all(gateways.splice(0).map((g) => g.kill()));
+      await gateway?.stop();
+      await server.closeClients();
+      if (!server.running) await server.start();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const keys = () => RedisKeys.of({ token: FakeGateway.defaultToken, keyPrefix: prefix });
+
+    async function startGatewayProcess(): Promise<GatewayChild> {
+      const child = new GatewayChild({
+        gatewayUrl: gateway.url,
+        apiUrl: gateway.apiUrl,
+        token: FakeGateway.defaultToken,
+        redisPort: server.port,
+        keyPrefix: prefix,
+        shards: { from: 0, to: SHARDS - 1, shardCount: SHARDS },
+        maxConcurrency: SHARDS,
+        windowMs: 1_000,
+        identifyMarginMs: 100,
+        saveIntervalMs: 500,
+        publishAs: 'gateway-a',
+      });
+      gateways.push(child);
+      await child.ready();
+      return child;
+    }
+
+    function startConsumer(group: string, name: string, handlerDelayMs = 0): ConsumerChild {
+      const child = new ConsumerChild({
+        redisPort: server.port,
+        keyPrefix: prefix,
+        token: FakeGateway.defaultToken,
+        group,
+        name,
+        shardCount: SHARDS,
+        leaseMs: 1_500,
+        handlerDelayMs,
+      });
+      consumers.push(child);
+      return child;
+    }
+
+    /** Sends `count` MESSAGE_CREATE round-robin over the guilds; contents `m-<n>`. */
+    async function send(from: number, count: number, pauseMs = 2): Promise<void> {
+      for (let n = from; n < from + count; n++) {
+        const guildId = GUILDS[n % GUILDS.length] as string;
+        await gateway.gateway('dispatch', 'MESSAGE_CREATE', {
+          id: String(BigInt(1_000_000 + n) << 22n),
+          channel_id: guildId,
+          guild_id: guildId,
+          author: { id: '42', username: 'someone', discriminator: '0', avatar: null },
+          content: `m-${n}`,
+          timestamp: new Date().toISOString(),
+        });
+        if (pauseMs > 0) await sleep(pauseMs);
+      }
+    }
+
+    const record = (group: string, what: string) => recordKey({ keyPrefix: prefix, group }, what);
+
+    async function startApp(group: string, name: string) {
+      const logs: string[] = [];
+      const redis = server.client();
+      const source = new RedisEventConsumer({
+        redis,
+        token: FakeGateway.defaultToken,
+        keyPrefix: prefix,
+        group,
+        consumerName: name,
+        shardCount: SHARDS,
+        leaseMs: 1_500,
+        logger: {
+          debug: () => {},
+          log: () => {},
+          warn: (m) => logs.push(`warn ${m}`),
+          error: (m) => logs.push(`error ${m}`),
+        },
+      });
+      const app = await consumerApp(source, redis, {
+        keyPrefix: prefix,
+        group,
+        name,
+        handlerDelayMs: 0,
+      });
+      apps.push(app);
+      return { source, logs };
+    }
+
+    async function waitRecorded(redis: Redis, group: string, count: number, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while ((await redis.hlen(record(group, 'recorded'))) < count) {
+        if (Date.now() > deadline) {
+          throw new Error(
+            `group ${group}: ${await redis.hlen(record(group, 'recorded'))} of ${count} recorded; ` +
+              `stream lengths ${await Promise.all(Array.from({ length: SHARDS }, (_, id) => redis.xlen(keys().events(SHARDS, id))))}`,
+          );
+        }
+        await sleep(200);
+      }
+    }
+
+    async function expectOrderPerGuild(redis: Redis, group: string, total: number) {
+      for (let k = 0; k < GUILDS.length; k++) {
+        const expected = Array.from({ length: total }, (_, n) => n)
+          .filter((n) => n % GUILDS.length === k)
+          .map((n) => `m-${n}`);
+        expect(await redis.lrange(record(group, `order:${GUILDS[k]}`), 0, -1)).toEqual(expected);
+      }
+    }
+
+    it('across groups: three consumers in group A and one in group B; every dispatch handled in each group, exactly once per group by entry id, per-guild order kept, shards spread', async () => {
+      await startGatewayProcess();
+      const a = await Promise.all([startApp('A', 'a1'), startApp('A', 'a2'), startApp('A', 'a3')]);
+      const b = await startApp('B', 'b1');
+      await Promise.all([...a, b].map(({ source }) => source.waitUntilReady()));
+      await sleep(2_000);
+      const total = 400;
+      await send(0, total);
+      const redis = server.client();
+      await waitRecorded(redis, 'A', total);
+      await waitRecorded(redis, 'B', total);
+      await sleep(500);
+      for (const group of ['A', 'B']) {
+        const calls = await redis.lrange(record(group, 'calls'), 0, -1);
+        // No consumer died: each entry ran once in its group.
+        expect(calls).toHaveLength(total);
+        expect(new Set(calls).size).toBe(total);
+        await expectOrderPerGuild(redis, group, total);
+        // Everything acknowledged.
+        for (let shardId = 0; shardId < SHARDS; shardId++) {
+          const pending = (await redis.xpending(keys().events(SHARDS, shardId), group)) as [number];
+          expect(pending[0]).toBe(0);
+        }
+      }
+      // Group A's shards are spread over its three consumers (at most ceil(4/3) = 2 each).
+      const holders = await Promise.all(
+        Array.from({ length: SHARDS }, (_, id) => redis.get(keys().lease(SHARDS, 'A', id))),
+      );
+      const perConsumer = new Map<string, number>();
+      for (const holder of holders)
+        perConsumer.set(holder as string, (perConsumer.get(holder as string) ?? 0) + 1);
+      expect(Math.max(...perConsumer.values())).toBeLessThanOrEqual(2);
+      expect(perConsumer.size).toBeGreaterThanOrEqual(2);
+      const handledBy = new Set(Object.values(await redis.hgetall(record('A', 'recorded'))));
+      expect(handledBy.size).toBeGreaterThanOrEqual(2);
+      for (const consumer of [...a, b]) expect(consumer.logs).toEqual([]);
+    });
+
+    it('a consumer SIGKILLed mid-stream loses nothing: its pending entries are reclaimed and its shards move to the other consumer', async () => {
+      await startGatewayProcess();
+      const first = startConsumer('A', 'a1', 20);
+      const second = startConsumer('A', 'a2', 20);
+      await Promise.all([first.ready(), second.ready()]);
+      await sleep(2_000);
+      const redis = server.client();
+      const total = 300;
+      const sending = send(0, total, 5);
+      await sleep(800);
+      const heldByFirst = (
+        await Promise.all(
+          Array.from({ length: SHARDS }, (_, id) => redis.get(keys().lease(SHARDS, 'A', id))),
+        )
+      ).filter((h) => h === 'a1').length;
+      expect(heldByFirst).toBeGreaterThan(0);
+      await first.kill();
+      await sending;
+      await waitRecorded(redis, 'A', total);
+      // Every shard is now read by the survivor.
+      const holders = await Promise.all(
+        Array.from({ length: SHARDS }, (_, id) => redis.get(keys().lease(SHARDS, 'A', id))),
+      );
+      expect(holders).toEqual(Array.from({ length: SHARDS }, () => 'a2'));
+      // Nothing pending anywhere, and what a1 left pending was reclaimed.
+      for (let shardId = 0; shardId < SHARDS; shardId++) {
+        const pending = (await redis.xpending(keys().events(SHARDS, shardId), 'A')) as [number];
+        expect(pending[0]).toBe(0);
+      }
+      expect(second.logs('log').some((l) => /reclaimed \d+ pending entr/.test(l))).toBe(true);
+      const calls = await redis.lrange(record('A', 'calls'), 0, -1);
+      expect(new Set(calls).size).toBe(total);
+      expect(second.logs('error')).toEqual([]);
+    });
+  },
+);
