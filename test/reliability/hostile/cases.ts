@@ -66,13 +66,14 @@ const lastAttempt = (events: readonly GatewayEvent[]): number =>
   );
 
 /**
- * The bound on attempts per minute a shard that keeps failing settles to: every wait is at
- * least half of reconnect.maxDelayMs (60 s), so 2 a minute, 1.3 on average. 2.5 leaves room for
- * where the measured minutes start; the pre-fix code did thousands.
+ * Connections of a shard that keeps failing: the first 8 come after waits that are still
+ * growing (0, then 1, 2, 4, 8, 16, 32 s, each jittered down to half), so they fit in one
+ * minute; every later wait is 30-60 s (half to all of reconnect.maxDelayMs): at most 2 a minute,
+ * 1.3 on average. 2.5 leaves room for where the measured span starts and ends; the code
+ * before the hardening made thousands.
  */
-const STEADY_PER_MINUTE = 2.5;
-/** The first minute of a failing shard: waits of 0, 1, 2, 4, 8, 16, 32 s fit 7 attempts. */
 const FIRST_MINUTE = 8;
+const STEADY_PER_MINUTE = 2.5;
 
 /** Runs the gateway for `minutes` (scaled) and checks the shard's rate of connections. */
 async function measureStorm(
@@ -83,7 +84,7 @@ async function measureStorm(
 ): Promise<void> {
   await scaledMinutes(minutes);
   const opened = gw.record.connections.map((c) => c.openedAt);
-  const { maxInAnyMinute, steadyPerMinute } = connectionRates(opened);
+  const { maxInAnyMinute, steadyPerMinute } = connectionRates(opened, FIRST_MINUTE);
   ctx.fact('connections', opened.length);
   ctx.fact('minutes', minutes);
   ctx.fact('maxInAnyMinute', maxInAnyMinute);
@@ -92,7 +93,7 @@ async function measureStorm(
   ctx.check(opened.length >= 3, `the gateway saw ${opened.length} connections, expected a few`);
   ctx.check(
     steadyPerMinute <= STEADY_PER_MINUTE,
-    `${steadyPerMinute} connections a minute after the first, over ${STEADY_PER_MINUTE}`,
+    `${steadyPerMinute} connections a minute after the first ${FIRST_MINUTE}, over ${STEADY_PER_MINUTE}`,
   );
   ctx.check(
     maxInAnyMinute <= FIRST_MINUTE,
@@ -118,7 +119,7 @@ function storm(
     input,
     outcome: 'survives; a warning at 5, 10, 20, ... connections in a row that did not stay up',
     reconnects: 'yes, RESUME, with backoff that keeps growing',
-    perMinute: '7 in the first minute, then at most 2 (1.3 on average)',
+    perMinute: 'at most 8 in the first minute, then at most 2 (1.3 on average)',
     before,
     async run(ctx) {
       const gw = await ctx.gateway({ connection: { afterHandshake: fault } });
@@ -436,7 +437,7 @@ export const CASES: readonly HostileCase[] = [
     input: 'an ETF message of 300 KB: 50,000 nested lists',
     outcome: 'surfaces DecodeError (SHARD_ERROR: nesting over 100)',
     reconnects: 'yes, RESUME',
-    perMinute: '7 in the first minute, then at most 2',
+    perMinute: 'at most 8 in the first minute, then at most 2',
     before: 'segmentation fault in erlpack 0.1.4: exit 139',
     async run(ctx) {
       const gw = await ctx.gateway();
@@ -456,7 +457,7 @@ export const CASES: readonly HostileCase[] = [
     input: 'an ETF COMPRESSED_TERM of 611 KB that inflates to 600 MiB',
     outcome: 'surfaces DecodeError (over limits.maxInflatedBytes, nothing inflated past it)',
     reconnects: 'yes, RESUME',
-    perMinute: '7 in the first minute, then at most 2',
+    perMinute: 'at most 8 in the first minute, then at most 2',
     before: 'erlpack inflated it past every cap: V8 fatal error, exit 134',
     async run(ctx) {
       const gw = await ctx.gateway();
@@ -534,7 +535,7 @@ export const CASES: readonly HostileCase[] = [
     input: 'READY whose resume_gateway_url is another host, then a drop',
     outcome: 'surfaces ResumeUrlRefusedError (SHARD_ERROR); RESUME on the gateway URL',
     reconnects: 'yes, RESUME on the base URL',
-    perMinute: '7 in the first minute, then at most 2',
+    perMinute: 'at most 8 in the first minute, then at most 2',
     before: 'READY taken, no error; after the drop the RESUME with the token went to that host',
     async run(ctx) {
       const gw = await ctx.gateway();
@@ -590,7 +591,7 @@ export const CASES: readonly HostileCase[] = [
     input: 'with recordTo and ETF: a dispatch whose d is 100,000 nested lists',
     outcome: 'surfaces DecodeError (nesting); the recording and the shard go on',
     reconnects: 'yes, RESUME',
-    perMinute: '7 in the first minute, then at most 2',
+    perMinute: 'at most 8 in the first minute, then at most 2',
     before: 'segmentation fault in erlpack before the recorder saw it: exit 139',
     async run(ctx) {
       const gw = await ctx.gateway();
@@ -619,7 +620,7 @@ export const CASES: readonly HostileCase[] = [
     input: 'HELLO with heartbeat_interval 1 on every connection',
     outcome: 'surfaces ProtocolError (below the 1,000 ms floor); no heartbeat is sent',
     reconnects: 'yes, with backoff (never Active)',
-    perMinute: '7 in the first minute, then at most 2; heartbeats 0',
+    perMinute: 'at most 8 in the first minute, then at most 2; heartbeats 0',
     before:
       'interval taken: 1,355 heartbeats in 2.4 s (~33,900 a minute) on one connection, no error',
     async run(ctx) {
@@ -643,7 +644,7 @@ export const CASES: readonly HostileCase[] = [
       'zstd-stream (fzstd): HELLO in a first frame, then an 89-byte frame asking for a 1.875 GiB window',
     outcome: 'surfaces DecodeError before fzstd allocates the window',
     reconnects: 'yes (IDENTIFY: no session yet)',
-    perMinute: '7 in the first minute, then at most 2',
+    perMinute: 'at most 8 in the first minute, then at most 2',
     before:
       'fzstd allocated the 1.875 GiB window: the event loop blocked for 10.9 s; then a DecodeError only because the 2.6 MB it inflated were not JSON',
     withoutAddons: ['zstd-napi'],
@@ -680,7 +681,8 @@ export const CASES: readonly HostileCase[] = [
       ctx.fact('errors', shardErrors(events).join(','));
       ctx.fact('maxEventLoopDelayMs', blockedMs);
       ctx.check(surfaced && shardErrors(events)[0] === 'DecodeError', 'no DecodeError');
-      ctx.check(blockedMs < 1_500, `the event loop was blocked for ${blockedMs} ms`);
+      // 3 s: far above what a loaded machine adds, far below the 10.9 s the unchecked window took.
+      ctx.check(blockedMs < 3_000, `the event loop was blocked for ${blockedMs} ms`);
     },
   },
   {
@@ -1025,7 +1027,7 @@ export const CASES: readonly HostileCase[] = [
     input: 'a close frame whose reason holds ANSI escapes and a newline',
     outcome: 'survives: the reason is logged escaped, on one line',
     reconnects: 'yes, RESUME',
-    perMinute: '7 in the first minute, then at most 2',
+    perMinute: 'at most 8 in the first minute, then at most 2',
     before: 'logged raw: the escape sequences and a forged second line reached the log',
     async run(ctx) {
       const gw = await ctx.gateway();
@@ -1076,7 +1078,7 @@ export const CASES: readonly HostileCase[] = [
     outcome:
       'surfaces ProtocolError; resumes from the last good sequence; every later dispatch delivered',
     reconnects: 'yes, RESUME',
-    perMinute: '7 in the first minute, then at most 2',
+    perMinute: 'at most 8 in the first minute, then at most 2',
     before:
       'took the sequence: 0 of the 3 later dispatches delivered (dropped as duplicates, for the rest of the session)',
     async run(ctx) {
@@ -1188,7 +1190,8 @@ export const CASES: readonly HostileCase[] = [
     before: 'Active on the forged READY, with its session id',
     async run(ctx) {
       const gw = await ctx.gateway();
-      const slowQueue = { enqueue: () => sleep(300) };
+      // IDENTIFY waits 1 s for its turn; the forged READY comes at once.
+      const slowQueue = { enqueue: () => sleep(1_000) };
       const { shard, events } = ctx.shard(gw, {}, { queue: slowQueue });
       void shard.connect().catch(() => {});
       await until(() => gw.connections.length === 1);
@@ -1213,7 +1216,7 @@ export const CASES: readonly HostileCase[] = [
     input: 'a 130 KB zlib-stream frame that inflates to a 129 MiB GUILD_CREATE',
     outcome: 'surfaces DecodeError at the 128 MiB default cap; nothing delivered',
     reconnects: 'yes, RESUME',
-    perMinute: '7 in the first minute, then at most 2',
+    perMinute: 'at most 8 in the first minute, then at most 2',
     before: 'the 512 MiB caps let it through: the 129 MiB GUILD_CREATE was decoded and delivered',
     async run(ctx) {
       const gw = await ctx.gateway();

@@ -1,5 +1,6 @@
 /*
- * Module hooks of the catalogue's child processes, loaded with `--import` after tsx:
+ * Module hooks of the catalogue's child processes, loaded with `--import` (after tsx when the
+ * child runs from source):
  *
  * - tsx (esbuild) does not emit decorator metadata, which Nest's dependency injection reads
  *   from the module's classes: the files of lib/nest are compiled by TypeScript instead, with
@@ -19,14 +20,16 @@ const notFound = (specifier) =>
   Object.assign(new Error(`Cannot find module '${specifier}'`), { code: 'MODULE_NOT_FOUND' });
 
 if (isMainThread) {
-  register(import.meta.url, import.meta.url);
   // require() of CommonJS modules (the addons are loaded that way) does not pass the hooks.
   const resolveFilename = Module._resolveFilename;
   Module._resolveFilename = function (request, ...rest) {
     if (isBlocked(request)) throw notFound(request);
     return resolveFilename.call(this, request, ...rest);
   };
+  // The bundled child (bundle-child.mjs) needs no module hooks: they cost a thread.
+  if (process.env.CATALOGUE_BUNDLED !== '1') register(import.meta.url, import.meta.url);
 }
+
 let compilerOptions;
 
 async function options(ts) {

@@ -27,11 +27,15 @@ const libRoot =
 export const otherCheckout = process.env.CATALOGUE_LIB !== undefined;
 
 export function loadCore(): Promise<Core> {
-  return import(pathToFileURL(join(libRoot, 'gateway/index.ts')).href) as Promise<Core>;
+  return otherCheckout
+    ? (import(pathToFileURL(join(libRoot, 'gateway/index.ts')).href) as Promise<Core>)
+    : import('../../../lib/gateway/index.js');
 }
 
 export function loadNest(): Promise<Nest> {
-  return import(pathToFileURL(join(libRoot, 'nest/index.ts')).href) as Promise<Nest>;
+  return otherCheckout
+    ? (import(pathToFileURL(join(libRoot, 'nest/index.ts')).href) as Promise<Nest>)
+    : import('../../../lib/nest/index.js');
 }
 
 /** `options` here; `{}` when running against a checkout older than them. */
@@ -280,9 +284,12 @@ export function safeInspect(value: unknown): string {
 
 /**
  * Connections per (scaled) minute: the largest number that opened within any one minute, and
- * the average over the minutes after the first (once the backoff has reached its cap).
+ * the average rate from the `ramp`-th connection on (once every wait is at the backoff's cap).
  */
-export function connectionRates(openedAt: readonly number[]): {
+export function connectionRates(
+  openedAt: readonly number[],
+  ramp: number,
+): {
   maxInAnyMinute: number;
   steadyPerMinute: number;
 } {
@@ -292,10 +299,8 @@ export function connectionRates(openedAt: readonly number[]): {
     while (times[i]! - times[j]! >= SCALED_MINUTE_MS) j++;
     maxInAnyMinute = Math.max(maxInAnyMinute, i - j + 1);
   }
-  const first = times[0] ?? 0;
-  const steady = times.filter((t) => t - first >= SCALED_MINUTE_MS);
+  const steady = times.slice(ramp - 1);
   const span = steady.length < 2 ? 0 : steady[steady.length - 1]! - steady[0]!;
-  const steadyPerMinute =
-    span === 0 ? steady.length : ((steady.length - 1) / span) * SCALED_MINUTE_MS;
+  const steadyPerMinute = span === 0 ? 0 : ((steady.length - 1) / span) * SCALED_MINUTE_MS;
   return { maxInAnyMinute, steadyPerMinute: Math.round(steadyPerMinute * 100) / 100 };
 }
