@@ -88,9 +88,10 @@ export interface ShardHealthProblem {
 export interface GatewayHealthVerdict {
   readonly status: GatewayHealthStatus;
   /**
-   * What a readiness probe should answer: `true` for `up` and `degraded` (at any time a few of
-   * a large bot's shards are reconnecting after an op 7; the bot still serves), `false` while
-   * `starting` and when `down`.
+   * What a readiness probe should answer: `true` for `up`, and for `degraded` while at least
+   * one shard is Active (at any time a few of a large bot's shards are reconnecting after an
+   * op 7; the bot still serves); `false` while `starting`, when `down`, and when every shard
+   * is reconnecting at once (the bot serves nothing, although it may come back by itself).
    */
   readonly ready: boolean;
   /**
@@ -189,7 +190,7 @@ export function judgeHealth(
             : 'up';
   return {
     status,
-    ready: status === 'up' || status === 'degraded',
+    ready: status === 'up' || (status === 'degraded' && counts.active > 0),
     live: counts.disconnected === 0,
     reason: describe(status, counts, problems, threshold),
     shards: counts,

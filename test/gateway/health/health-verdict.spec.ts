@@ -75,6 +75,12 @@ describe('judgeHealth: one verdict from every shard', () => {
     expect(verdict.problems[0]).toMatchObject({ status: 'reconnecting', inactiveMs: 59_000 });
   });
 
+  it('degraded with no shard Active (a gateway outage): live, but not ready, since nothing is served', () => {
+    const verdict = judgeHealth([down(0, NOW - 3_000), down(1, NOW - 30_000)], { now: NOW });
+    expect(verdict).toMatchObject({ status: 'degraded', ready: false, live: true });
+    expect(verdict.reason).toBe('2 reconnecting; 0 of 2 Active');
+  });
+
   it('down: disconnected past the threshold (default 60 s); not live, a restart may help', () => {
     const verdict = judgeHealth([shard(0), down(1, NOW - 60_001)], { now: NOW });
     expect(verdict).toMatchObject({ status: 'down', ready: false, live: false });
