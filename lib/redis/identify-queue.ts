@@ -14,7 +14,7 @@ import {
   IdentifyBudgetError,
   type ConfigIssue,
 } from '../gateway/errors/errors.js';
-import { silentLogger, type GatewayLogger } from '../gateway/logger.js';
+import { consoleLogger, type GatewayLogger } from '../gateway/logger.js';
 import type { IdentifyQueue } from '../gateway/queue/identify-queue.js';
 import type {
   BudgetExhaustedPolicy,
@@ -81,6 +81,11 @@ export interface RedisIdentifyQueueOptions {
   readonly apiUrl?: string;
   /** Times the waits (Redis's clock times the windows). Default the system clock. */
   readonly clock?: Clock;
+  /**
+   * Where warnings (Redis lost its data, Redis unreachable, a bad stored value) and debug lines
+   * go. Default: the console, warnings and errors only. In a Nest app:
+   * `nestGatewayLogger(new Logger('Redis'))`.
+   */
   readonly logger?: GatewayLogger;
 }
 
@@ -245,7 +250,7 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
     this.budgetFloor = options.budgetFloor ?? 1;
     this.policy = options.onBudgetExhausted ?? 'fail';
     this.clock = options.clock ?? systemClock;
-    this.logger = options.logger ?? silentLogger;
+    this.logger = options.logger ?? consoleLogger('warn');
     this.member = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   }
 

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Token } from '../gateway/config/token.js';
 import { ConfigError, type ConfigIssue } from '../gateway/errors/errors.js';
-import { silentLogger, type GatewayLogger } from '../gateway/logger.js';
+import { consoleLogger, type GatewayLogger } from '../gateway/logger.js';
 import {
   copySession,
   toSession,
@@ -41,6 +41,11 @@ export interface RedisSessionStoreOptions {
    */
   readonly saveIntervalMs?: number;
   /** Warns about stored sessions it cannot read. */
+  /**
+   * Where warnings (Redis lost its data, Redis unreachable, a bad stored value) and debug lines
+   * go. Default: the console, warnings and errors only. In a Nest app:
+   * `nestGatewayLogger(new Logger('Redis'))`.
+   */
   readonly logger?: GatewayLogger;
 }
 
@@ -115,7 +120,7 @@ export class RedisSessionStore implements SessionStore {
     this.redis = options.redis;
     this.ttlMs = options.ttlMs ?? DEFAULT_SESSION_TTL_MS;
     this.saveIntervalMs = options.saveIntervalMs ?? DEFAULT_SESSION_SAVE_INTERVAL_MS;
-    this.logger = options.logger ?? silentLogger;
+    this.logger = options.logger ?? consoleLogger('warn');
   }
 
   async load(shardId: number, shardCount: number): Promise<Session | null> {
