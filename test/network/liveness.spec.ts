@@ -145,7 +145,7 @@ describe('liveness judged at the gateway, in its own process, with jitter on the
     expect(starved!.closedAt! - firstUnacked).toBeLessThanOrEqual(2 * INTERVAL_MS + SLACK_MS);
     // Frames kept arriving on it until the end: the starvation, not silence, ended it.
     const lastFrame = Math.max(...starved!.sent.map((p) => p.at));
-    expect(starved!.closedAt! - lastFrame).toBeLessThan(INTERVAL_MS / 2);
+    expect(starved!.closedAt! - lastFrame).toBeLessThan(INTERVAL_MS);
     expect(starved!.heartbeats - starved!.acks).toBeLessThanOrEqual(2);
 
     expect(resumed!.auth).toBe('resume');
@@ -157,7 +157,7 @@ describe('liveness judged at the gateway, in its own process, with jitter on the
       expect.objectContaining({ cause: 'ack-timeout', next: 'resume' }),
     ]);
     expect(logs.text()).toMatch(/ack-timeout/);
-    expect(stream.sent.length).toBeGreaterThan(20);
+    expect(stream.sent.length).toBeGreaterThan(10);
     await expectEveryDispatchOnce(events, stream.sent);
   });
 

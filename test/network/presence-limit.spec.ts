@@ -9,8 +9,9 @@ jest.setTimeout(120_000);
 
 /**
  * Discord's limits scaled by 1/20: 5 presence updates per 1_000 ms (20 s), 120 payloads per
- * 3_000 ms (60 s), a 2_063 ms heartbeat (41_250 ms). The client's presence margin is 150 ms,
- * generous at this scale because a loaded machine's scheduling adds to the jitter.
+ * 3_000 ms (60 s), a 2_063 ms heartbeat (41_250 ms). The client's margins are 250 ms,
+ * generous at this scale because a gateway process starved of CPU on a loaded machine stamps
+ * some frames late.
  */
 const PRESENCE_WINDOW_MS = 1_000;
 const PRESENCE_LIMIT = 5;
@@ -52,9 +53,9 @@ describe('presence updates judged at the server, with jitter on the path (GW-RL-
           shardCount: SHARDS,
           limits: {
             commandWindowMs: SEND_WINDOW_MS,
-            commandMarginMs: 150,
+            commandMarginMs: 250,
             presenceWindowMs: PRESENCE_WINDOW_MS,
-            presenceMarginMs: 150,
+            presenceMarginMs: 250,
           },
         },
         { queue: instantQueue },
