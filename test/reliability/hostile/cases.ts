@@ -576,7 +576,7 @@ export const CASES: readonly HostileCase[] = [
       const guild = gw.traffic.guilds[0]!;
       for (let i = 0; i < 3; i++)
         conn.dispatch('MESSAGE_CREATE', gw.traffic.messageCreate(guild, `m${i}`));
-      const delivered = await until(() => ofType(events, 'MESSAGE_CREATE').length === 3, 3_000);
+      const delivered = await until(() => ofType(events, 'MESSAGE_CREATE').length === 3, 5_000);
       const errors = logs.lines.filter((l) => l.level === 'error' && /recordTo/.test(l.message));
       ctx.fact('errorLines', errors.length);
       ctx.check(delivered, 'the dispatches were not all delivered');
@@ -778,7 +778,7 @@ export const CASES: readonly HostileCase[] = [
             () => 'resolved',
             (error: unknown) => `rejected: ${(error as Error).name}`,
           ),
-        sleep(3_000).then(() => 'pending'),
+        sleep(5_000).then(() => 'pending'),
       ]);
       ctx.fact('all', settled);
       ctx.check(settled === 'rejected: ProtocolError', `all() ${settled}`);
@@ -811,7 +811,7 @@ export const CASES: readonly HostileCase[] = [
       cluster.addListener((event) => seen.push(event.type));
       await cluster.up();
       gw.connections[0]!.dispatch('RATE_LIMITED', { opcode: 8, retry_after: 1 });
-      const received = await until(() => seen.includes('RATE_LIMITED'), 2_000);
+      const received = await until(() => seen.includes('RATE_LIMITED'), 5_000);
       ctx.fact('received', received);
       ctx.check(received, 'the listener did not receive RATE_LIMITED');
     },
@@ -856,7 +856,7 @@ export const CASES: readonly HostileCase[] = [
       const guild = gw.traffic.guilds[0]!;
       for (let i = 0; i < 3; i++)
         gw.connections[0]!.dispatch('MESSAGE_CREATE', gw.traffic.messageCreate(guild, `m${i}`));
-      const all = await until(() => delivered.length === 3, 3_000);
+      const all = await until(() => delivered.length === 3, 5_000);
       await sleep(50);
       ctx.fact('delivered', delivered.length);
       ctx.check(all, 'not every dispatch reached the later listener');
@@ -921,7 +921,7 @@ export const CASES: readonly HostileCase[] = [
           () => 'up',
           (error: unknown) => (error as Error).name,
         ),
-        sleep(3_000).then(() => 'pending'),
+        sleep(5_000).then(() => 'pending'),
       ]);
       ctx.fact('outcome', outcome);
       ctx.fact('requests', rest.requests.length);
@@ -1060,7 +1060,7 @@ export const CASES: readonly HostileCase[] = [
       gw.connections[0]!.sendRaw(
         JSON.stringify({ op: 0, t: '\u001b[31mEVIL\nforged line', d: {} }),
       );
-      await until(() => logs.lines.some((l) => /EVIL/.test(l.message)), 2_000);
+      await until(() => logs.lines.some((l) => /EVIL/.test(l.message)), 5_000);
       const lines = logs.lines.filter((l) => /EVIL/.test(l.message));
       ctx.fact('linesWithName', lines.length);
       ctx.check(lines.length >= 1, 'the dispatch name was not logged');
@@ -1098,7 +1098,7 @@ export const CASES: readonly HostileCase[] = [
       await sleep(50);
       for (let i = 0; i < 3; i++)
         gw.connections[0]?.dispatch('MESSAGE_CREATE', gw.traffic.messageCreate(guild, `later${i}`));
-      const delivered = await until(() => ofType(events, 'MESSAGE_CREATE').length >= 3, 3_000);
+      const delivered = await until(() => ofType(events, 'MESSAGE_CREATE').length >= 3, 5_000);
       ctx.fact('delivered', ofType(events, 'MESSAGE_CREATE').length);
       ctx.fact('errors', shardErrors(events).join(','));
       ctx.check(delivered, 'the later dispatches were dropped');
@@ -1198,7 +1198,7 @@ export const CASES: readonly HostileCase[] = [
       gw.connections[0]!.sendRaw(JSON.stringify(readyPayload(gw.resumeUrl, 'forged-session')));
       await sleep(100);
       const stateAfterForged = shard.state;
-      const active = await until(() => shard.state === ctx.core.ShardState.Active, 3_000);
+      const active = await until(() => shard.state === ctx.core.ShardState.Active, 5_000);
       ctx.fact('stateAfterForgedReady', stateAfterForged);
       ctx.fact('sessionId', shard.session?.id ?? null);
       ctx.check(
