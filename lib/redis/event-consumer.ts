@@ -142,6 +142,13 @@ export class RedisEventConsumer {
   readonly claimIdleMs: number;
   readonly batchSize: number;
   readonly commandTimeoutMs: number;
+  /**
+   * Sequences of dispatches that may have been lost with Redis's data (a restart without
+   * persistence), counted from the gap between the last entry handled before and the first
+   * one after, per shard and generation. An upper bound: the gap also spans dispatches of
+   * types the gateway processes do not publish.
+   */
+  lostAfterRedisRestart = 0;
   /** The types this consumer's handlers take (set by the module from the handlers). */
   eventTypes: EventTypeFlags = EventTypeFlags.ALL;
 
@@ -162,6 +169,10 @@ export class RedisEventConsumer {
   private readonly pending = new Map<string, Pending>();
   private readonly ready: { promise: Promise<void>; resolve: () => void };
   private readFailing = false;
+  /** Last entry id handled per shard. */
+  private readonly lastHandled = new Map<number, string>();
+  /** Shards whose group was created again (Redis lost it): the next entry is checked for a gap. */
+  private readonly gapCheck = new Set<number>();
 
   /** @throws ConfigError listing every invalid option. */
   constructor(options: RedisEventConsumerOptions) {
@@ -505,6 +516,7 @@ export class RedisEventConsumer {
           this.logger.warn(
             `Group ${this.group} is missing in Redis (restarted without persistence?); creating it again`,
           );
+          for (const id of this.held.keys()) this.gapCheck.add(id);
           await Promise.all([...this.held.keys()].map((id) => this.createGroup(id))).catch(
             () => undefined,
           );
@@ -577,9 +589,27 @@ export class RedisEventConsumer {
     entries: [string, string[]][],
   ): Promise<void> {
     for (const [entryId, fields] of entries) {
+      if (this.gapCheck.delete(shardId)) this.checkGap(shardId, entryId);
+      this.lastHandled.set(shardId, entryId);
       await this.handle(shardId, entryId, fields);
       void this.redis.xack(key, this.group, entryId).catch(() => undefined);
     }
+  }
+
+  private checkGap(shardId: number, entryId: string): void {
+    const last = this.lastHandled.get(shardId);
+    if (last === undefined) return;
+    const [lastGeneration, lastSequence] = last.split('-').map(Number) as [number, number];
+    const [generation, sequence] = entryId.split('-').map(Number) as [number, number];
+    const gap = generation === lastGeneration ? sequence - lastSequence - 1 : null;
+    if (gap === 0) return;
+    if (gap !== null && gap > 0) this.lostAfterRedisRestart += gap;
+    this.logger.warn(
+      gap === null
+        ? `Shard ${shardId}: after Redis lost its data the stream goes on in a new session (entry ${entryId} after ${last}); what lay between is lost`
+        : `Shard ${shardId}: Redis lost its data; sequences ${lastSequence + 1} to ${sequence - 1} ` +
+            `(at most ${gap} dispatch(es)) were published but never handled by group ${this.group}`,
+    );
   }
 
   private async handle(shardId: number, entryId: string, fields: string[] | null): Promise<void> {

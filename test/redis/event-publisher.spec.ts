@@ -1,7 +1,14 @@
 import { jest } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { Cluster, EventType, ShardState, type GatewayLogger } from '../../lib/gateway/index.js';
-import { RedisEventPublisher, RedisKeys, RedisSessionStore } from '../../lib/redis/index.js';
+import {
+  RedisEventConsumer,
+  RedisEventPublisher,
+  RedisKeys,
+  RedisSessionStore,
+  RemoteCommandError,
+  ShardNotOwnedError,
+} from '../../lib/redis/index.js';
 import { FakeGateway } from '../../lib/testing/index.js';
 import { describeWithRedis, uniquePrefix, type TestRedis } from '../support/redis-server.js';
 
@@ -38,6 +45,7 @@ describeWithRedis(
     let gateway: FakeGateway;
     let prefix: string;
     const clusters: Cluster[] = [];
+    const consumers: RedisEventConsumer[] = [];
 
     beforeEach(async () => {
       prefix = uniquePrefix('publisher');
@@ -45,6 +53,7 @@ describeWithRedis(
     });
 
     afterEach(async () => {
+      await Promise.all(consumers.splice(0).map((c) => c.down()));
       await Promise.all(clusters.splice(0).map((c) => c.down()));
       await gateway.stop();
       if (!server.running) await server.start();
@@ -211,6 +220,67 @@ describeWithRedis(
           (l) => l.startsWith('warn Stream of shard 0 trimmed') && l.includes('group idle'),
         ),
       ).toBe(true);
+    });
+
+    it('commands from a consumer: commandForGuild reaches the owning shard connection, requestGuildMembers resolves with every chunk, a gateway error comes back typed, and a shard no process owns fails with ShardNotOwnedError after the timeout', async () => {
+      await gateway.stop();
+      gateway = await FakeGateway.start({ shards: 2, memberChunks: { count: 3 } });
+      const redis = server.client();
+      const publisher = new RedisEventPublisher({
+        redis,
+        token: FakeGateway.defaultToken,
+        keyPrefix: prefix,
+        eventTypes: [EventType.MessageCreate],
+        reportIntervalMs: 200,
+      });
+      const cluster = new Cluster(
+        {
+          token: FakeGateway.defaultToken,
+          intents: ['Guilds', 'GuildMembers'],
+          gatewayUrl: gateway.url,
+          apiUrl: gateway.apiUrl,
+          shards: { from: 0, to: 0, shardCount: 2 },
+        },
+        { eventSink: publisher, logger: recordingLogger() },
+      );
+      clusters.push(cluster);
+      await cluster.up();
+      const consumer = new RedisEventConsumer({
+        redis: server.client(),
+        token: FakeGateway.defaultToken,
+        keyPrefix: prefix,
+        group: 'commands',
+        shardCount: 2,
+        leaseMs: 1_500,
+        commandTimeoutMs: 1_500,
+      });
+      consumers.push(consumer);
+      await consumer.up();
+      const guild = gateway.traffic.guilds.find((g) => consumer.shardIdForGuild(g.id) === 0)!;
+
+      const presence = { since: null, activities: [], status: 'idle', afk: false };
+      await consumer.commandForGuild(guild.id, { op: 3, d: presence });
+      const connection = gateway.record.connections.find(
+        (c) => c.shardId === 0 && c.closedAt === null,
+      )!;
+      expect(connection.received.filter((p) => p.op === 3).map((p) => p.d)).toEqual([presence]);
+
+      const members = await consumer.requestGuildMembers(guild.id, { query: '', limit: 0 }).all();
+      expect(members.chunks).toHaveLength(3);
+      expect(members.chunks.map((c) => c.chunk_index)).toEqual([0, 1, 2]);
+      expect(members.members.length).toBeGreaterThan(0);
+      expect(connection.received.filter((p) => p.op === 8)).toHaveLength(1);
+
+      const refused = await consumer
+        .command(0, { op: 3, d: 'not a presence' })
+        .catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(RemoteCommandError);
+      expect((refused as RemoteCommandError).code).toBe('COMMAND_INVALID');
+
+      const started = Date.now();
+      const unowned = await consumer.command(1, { op: 3, d: presence }).catch((e: unknown) => e);
+      expect(unowned).toBeInstanceOf(ShardNotOwnedError);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
     });
   },
 );
