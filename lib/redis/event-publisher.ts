@@ -157,7 +157,7 @@ const LIFECYCLE: ReadonlySet<string> = new Set(Object.values(LifecycleEventType)
  *   counters ({@link GatewayProcessReport}) with a TTL of 3 intervals, and it runs the commands
  *   consumers send to its shards (see `RedisEventConsumer`).
  */
-export class RedisEventPublisher implements EventSink {
+export class RedisEventPublisher implements EventSink<Cluster> {
   readonly eventTypes: EventTypeFlags;
   readonly keys: RedisKeys;
   readonly processName: string;
