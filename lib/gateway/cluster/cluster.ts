@@ -7,7 +7,6 @@ import type {
 import { systemClock, type Clock } from '../clock/clock.js';
 import {
   normalizeClusterOptions,
-  shardIdsOf,
   type ClusterConfig,
   type ClusterOptions,
 } from '../config/index.js';
@@ -25,7 +24,6 @@ import type { ClusterHealthOptions, GatewayHealthVerdict } from '../health/healt
 import { consoleLogger, type GatewayLogger } from '../logger.js';
 import type { IdentifyQueue } from '../queue/identify-queue.js';
 import type { IdentifyQueueInsight } from '../queue/in-memory-queue.js';
-import type { GatewayBotInfo } from '../rest/gateway-bot.js';
 import { MemorySessionStore } from '../session/memory-session-store.js';
 import type { Session } from '../session/session.js';
 import type { Shard, ShardInfo } from '../shard/shard.js';
@@ -43,16 +41,7 @@ import {
 } from './member-request.js';
 import { ProgressReporter, type ClusterProgress } from './progress.js';
 import { ClusterReadiness } from './readiness.js';
-import {
-  checkIdentifyBudget,
-  createIdentifyQueue,
-  fetchGatewayBotFor,
-  gatewayUrlFor,
-  isInsight,
-  needsGatewayBot,
-  recommendedShardCount,
-  reportingGrants,
-} from './startup.js';
+import { planStart, reportingGrants } from './startup.js';
 import { StoredSessions } from './stored-sessions.js';
 
 export type { CommandPayload } from './cluster-shards.js';
@@ -405,40 +394,20 @@ export class Cluster {
 
   private async start(): Promise<void> {
     this.phase = 'starting';
-    const scheme = this.config.shards;
-    const gatewayBot = needsGatewayBot(this.config, this.injectedQueue)
-      ? await fetchGatewayBotFor(this.config, this.abort.signal, this.clock, this.logger)
-      : null;
-    this.checkNotStopped();
-    const count =
-      scheme.kind === 'recommended'
-        ? recommendedShardCount(this.config, gatewayBot as GatewayBotInfo)
-        : scheme.shardCount;
+    const plan = await planStart(this.config, {
+      explicitGatewayUrl: this.explicitGatewayUrl,
+      injectedQueue: this.injectedQueue,
+      signal: this.abort.signal,
+      clock: this.clock,
+      logger: this.logger,
+      loadSession: (id, shardCount, gatewayUrl) => this.stored.load(id, shardCount, gatewayUrl),
+      onQueueChange: () => this.emitProgress(),
+      checkNotStopped: () => this.checkNotStopped(),
+    });
+    const { ids, queue, gatewayUrl, needed, shardCount: count, sessions: stored } = plan;
     this.shards.count = count;
-    const ids = shardIdsOf(scheme, count);
-    const queue: IdentifyQueue =
-      this.injectedQueue ??
-      createIdentifyQueue(this.config, gatewayBot, this.clock, this.logger, () =>
-        this.emitProgress(),
-      );
     this.queue = queue;
-    this.insight = isInsight(queue) ? queue : null;
-    await queue.prepare?.(count);
-    this.checkNotStopped();
-
-    const gatewayUrl = gatewayUrlFor(this.config, this.explicitGatewayUrl, gatewayBot);
-    const stored = await Promise.all(ids.map((id) => this.stored.load(id, count, gatewayUrl)));
-    this.checkNotStopped();
-    const needed = stored.filter((session) => session === null).length;
-    await checkIdentifyBudget(
-      needed,
-      this.insight,
-      gatewayBot,
-      this.config,
-      this.clock,
-      this.logger,
-    );
-    this.checkNotStopped();
+    this.insight = plan.insight;
 
     const eventTypes = this.router.effectiveFlags;
     const paced = reportingGrants(this.healthWatch.watching(queue), () => this.emitProgress());

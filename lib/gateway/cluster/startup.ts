@@ -1,10 +1,11 @@
 import type { Clock } from '../clock/clock.js';
-import type { ClusterConfig } from '../config/index.js';
+import { shardIdsOf, type ClusterConfig } from '../config/index.js';
 import { ConfigError, IdentifyBudgetError } from '../errors/errors.js';
 import type { GatewayLogger } from '../logger.js';
 import type { IdentifyQueue } from '../queue/identify-queue.js';
 import { InMemoryIdentifyQueue, type IdentifyQueueInsight } from '../queue/in-memory-queue.js';
 import { fetchGatewayBot, type GatewayBotInfo } from '../rest/gateway-bot.js';
+import type { Session } from '../session/session.js';
 
 /*
  * The steps of `Cluster.up()` before any shard exists: what GET /gateway/bot decides, the
@@ -157,4 +158,71 @@ export function reportingGrants(queue: IdentifyQueue, onChange: () => void): Ide
       return granted.then(() => onChange());
     },
   };
+}
+
+/** What a start decided before creating its shards (see {@link planStart}). */
+export interface StartPlan {
+  readonly shardCount: number;
+  /** The shards this process runs, ascending. */
+  readonly ids: number[];
+  readonly queue: IdentifyQueue;
+  /** `queue` when it can tell the budget and its ETA, else `null`. */
+  readonly insight: IdentifyQueueInsight | null;
+  readonly gatewayUrl: string;
+  /** The stored session of each shard of `ids` (same order), or `null`: that shard identifies. */
+  readonly sessions: (Session | null)[];
+  /** How many shards identify. */
+  readonly needed: number;
+}
+
+/**
+ * The steps of a start before any shard exists, in order: GET /gateway/bot when needed, the
+ * shard count and ids, the identify queue (`injectedQueue`, or the default one), the gateway
+ * URL, the stored sessions, and the budget check for the shards that must identify.
+ * `checkNotStopped` runs after every wait, so a stop during the start ends it there.
+ *
+ * @throws (rejects) what `checkNotStopped` throws, HttpError from GET /gateway/bot, ConfigError
+ *   past `maxRecommendedShards`, IdentifyBudgetError under the `'fail'` policy.
+ */
+export async function planStart(
+  config: ClusterConfig,
+  env: {
+    readonly explicitGatewayUrl: boolean;
+    readonly injectedQueue: IdentifyQueue | undefined;
+    readonly signal: AbortSignal;
+    readonly clock: Clock;
+    readonly logger: GatewayLogger;
+    readonly loadSession: (
+      id: number,
+      shardCount: number,
+      gatewayUrl: string,
+    ) => Promise<Session | null>;
+    readonly onQueueChange: () => void;
+    readonly checkNotStopped: () => void;
+  },
+): Promise<StartPlan> {
+  const { clock, logger, checkNotStopped } = env;
+  const gatewayBot = needsGatewayBot(config, env.injectedQueue)
+    ? await fetchGatewayBotFor(config, env.signal, clock, logger)
+    : null;
+  checkNotStopped();
+  const scheme = config.shards;
+  const shardCount =
+    scheme.kind === 'recommended'
+      ? recommendedShardCount(config, gatewayBot as GatewayBotInfo)
+      : scheme.shardCount;
+  const ids = shardIdsOf(scheme, shardCount);
+  const queue: IdentifyQueue =
+    env.injectedQueue ?? createIdentifyQueue(config, gatewayBot, clock, logger, env.onQueueChange);
+  const insight = isInsight(queue) ? queue : null;
+  await queue.prepare?.(shardCount);
+  checkNotStopped();
+
+  const gatewayUrl = gatewayUrlFor(config, env.explicitGatewayUrl, gatewayBot);
+  const sessions = await Promise.all(ids.map((id) => env.loadSession(id, shardCount, gatewayUrl)));
+  checkNotStopped();
+  const needed = sessions.filter((session) => session === null).length;
+  await checkIdentifyBudget(needed, insight, gatewayBot, config, clock, logger);
+  checkNotStopped();
+  return { shardCount, ids, queue, insight, gatewayUrl, sessions, needed };
 }
