@@ -71,6 +71,7 @@ export const RULE_BOOLEAN = 'must be a boolean';
 export const RULE_LOG_LEVEL = "must be one of 'error', 'warn', 'log', 'debug'";
 export const RULE_SESSION_STORE = 'must implement load(), save() and delete()';
 export const RULE_QUEUE = 'must implement enqueue()';
+export const RULE_EVENT_SINK = 'must implement attach(), publish(), sessionToSave() and detach()';
 export const RULE_CLOCK = 'must implement now(), setTimeout() and clearTimeout()';
 export const RULE_METRICS =
   'must implement bind() and handlerTimer(), like GatewayMetrics of nestjs-discord-gateway/metrics';

@@ -12,6 +12,7 @@ import { HeldToken } from './held-token.js';
 import {
   RULE_BOOLEAN,
   RULE_CLOCK,
+  RULE_EVENT_SINK,
   RULE_LOG_LEVEL,
   RULE_METRICS,
   RULE_QUEUE,
@@ -61,8 +62,17 @@ const SHUTDOWN_POLICIES: ReadonlySet<unknown> = new Set(['auto', 'resumable', 'e
  * @throws ConfigError (path and rule of each problem, never a value).
  */
 export function resolveGatewayOptions(options: GatewayModuleOptions): ResolvedGatewayOptions {
-  const { shutdown, connectOnBootstrap, logLevel, metrics, sessionStore, queue, clock, ...rest } =
-    (options ?? {}) as GatewayModuleOptions & GatewayNestOptions;
+  const {
+    shutdown,
+    connectOnBootstrap,
+    logLevel,
+    metrics,
+    sessionStore,
+    queue,
+    clock,
+    eventSink,
+    ...rest
+  } = (options ?? {}) as GatewayModuleOptions & GatewayNestOptions;
   const clusterOptions = { ...rest, token: HeldToken.release(rest.token) } as ClusterOptions;
   const issues: ConfigIssue[] = [];
   let config: ClusterConfig | undefined;
@@ -93,6 +103,12 @@ export function resolveGatewayOptions(options: GatewayModuleOptions): ResolvedGa
   if (clock !== undefined && !hasMethods(clock, 'now', 'setTimeout', 'clearTimeout')) {
     issues.push({ path: 'clock', rule: RULE_CLOCK });
   }
+  if (
+    eventSink !== undefined &&
+    !hasMethods(eventSink, 'attach', 'publish', 'sessionToSave', 'detach')
+  ) {
+    issues.push({ path: 'eventSink', rule: RULE_EVENT_SINK });
+  }
   if (issues.length > 0 || config === undefined) throw new ConfigError(issues);
 
   const persistentStore =
@@ -100,7 +116,7 @@ export function resolveGatewayOptions(options: GatewayModuleOptions): ResolvedGa
   return {
     clusterOptions: { ...clusterOptions, token: config.token },
     config,
-    dependencies: { sessionStore, queue, clock },
+    dependencies: { sessionStore, queue, clock, eventSink },
     shutdown:
       shutdown === 'resumable' || (shutdown !== 'end' && persistentStore) ? 'resumable' : 'end',
     connectOnBootstrap: connectOnBootstrap ?? true,

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { Cluster, CommandPayload } from '../gateway/cluster/cluster.js';
+import type { CommandPayload } from '../gateway/cluster/cluster-shards.js';
+import type { Cluster } from '../gateway/cluster/cluster.js';
 import type { MemberRequestOptions } from '../gateway/cluster/member-request.js';
 import { describeError } from '../gateway/errors/errors.js';
 import type { GatewayLogger } from '../gateway/logger.js';

@@ -705,7 +705,10 @@ export class RedisEventConsumer {
     const published = new Set(this.reports.flatMap((r) => r.eventTypes));
     const handled =
       this.eventTypes === EventTypeFlags.ALL ? [] : EventTypeFlags.toTypes(this.eventTypes);
-    const missing = handled.filter((t) => !published.has(t));
+    // Lifecycle events (SHARD_*, CLUSTER_*) stay in the gateway processes by design.
+    const missing = handled.filter(
+      (t) => !published.has(t) && !t.startsWith('SHARD_') && !t.startsWith('CLUSTER_'),
+    );
     if (missing.length > 0) {
       this.logger.warn(
         `Consumer ${this.consumerName} handles ${missing.join(', ')}, which no gateway process publishes ` +

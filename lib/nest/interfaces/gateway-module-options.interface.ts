@@ -1,4 +1,5 @@
 import type {
+  EventSink,
   Clock,
   Cluster,
   ClusterOptions,
@@ -70,6 +71,11 @@ export interface GatewayDependencies {
   queue?: IdentifyQueue;
   /** The time source of heartbeats, rate limits and timeouts. Default: the system clock. */
   clock?: Clock;
+  /**
+   * Hands every event on to consumer processes (`RedisEventPublisher` of
+   * `nestjs-discord-gateway/redis`). Default none.
+   */
+  eventSink?: EventSink;
 }
 
 /**
