@@ -20,5 +20,5 @@ export default {
   transform: {
     '^.+\\.c?ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
   },
-  testTimeout: 20000,
+  testTimeout: 60000,
 };

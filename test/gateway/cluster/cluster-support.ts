@@ -46,7 +46,7 @@ export function createCluster(
  */
 export async function until(
   condition: () => boolean,
-  timeoutMs = 5_000,
+  timeoutMs = 15_000,
   refresh: () => Promise<void> = async () => {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -83,7 +83,7 @@ export async function harness(
 /** Polls `condition` in real time (every 2 ms) until it holds; throws after `timeoutMs`. */
 export async function until(
   condition: () => boolean,
-  timeoutMs = 5_000,
+  timeoutMs = 15_000,
   what = 'condition',
 ): Promise<void> {
   const start = Date.now();
