@@ -58,8 +58,10 @@ export type ConsumerListener = (event: GatewayEvent) => unknown;
 interface HeldShard {
   readonly id: number;
   readonly key: string;
-  /** Reclaim other consumers' idle entries and read this consumer's own pending ones first. */
-  recover: boolean;
+  /** Reclaim the idle entries other consumers left pending (set each lease round). */
+  reclaim: boolean;
+  /** Run this consumer's own pending entries first (set when the lease is taken). */
+  runOwnPending: boolean;
   /** The lease is to be given up after the current batch. */
   release: boolean;
 }
@@ -440,7 +442,7 @@ export class RedisEventConsumer {
           this.held.delete(shard.id);
           this.logger.warn(`Consumer ${this.consumerName} lost its lease of shard ${shard.id}`);
         } else {
-          shard.recover = true;
+          shard.reclaim = true;
         }
       }
       const share = Math.ceil(this.shardCount / Math.max(1, live));
@@ -479,7 +481,8 @@ export class RedisEventConsumer {
       this.held.set(id, {
         id,
         key: this.keys.events(this.shardCount, id),
-        recover: true,
+        reclaim: true,
+        runOwnPending: true,
         release: false,
       });
       wanted--;
@@ -496,7 +499,9 @@ export class RedisEventConsumer {
           await sleep(100);
           continue;
         }
-        for (const shard of shards) if (shard.recover) await this.recover(shard);
+        for (const shard of shards) {
+          if (shard.reclaim || shard.runOwnPending) await this.recover(shard);
+        }
         const reply = (await this.reader.xreadgroup(
           'GROUP',
           this.group,
@@ -533,30 +538,39 @@ export class RedisEventConsumer {
     }
   }
 
-  /** Reclaims entries other consumers left pending, then runs this consumer's own pending ones. */
+  /**
+   * Runs, oldest first, the entries other consumers left pending for `claimIdleMs` (XAUTOCLAIM
+   * hands them over), and once per lease this consumer's own pending entries (left by its
+   * previous run under the same name).
+   */
   private async recover(shard: HeldShard): Promise<void> {
-    shard.recover = false;
-    let cursor = '0-0';
-    do {
-      const [next, claimed] = (await this.redis.xautoclaim(
-        shard.key,
-        this.group,
-        this.consumerName,
-        this.claimIdleMs,
-        cursor,
-        'COUNT',
-        this.batchSize,
-      )) as [string, [string, string[] | null][]];
-      cursor = next;
-      const live = claimed.filter((e): e is [string, string[]] => e[1] !== null);
-      if (live.length > 0) {
-        this.logger.log(
-          `Consumer ${this.consumerName} reclaimed ${live.length} pending entr${live.length === 1 ? 'y' : 'ies'} of shard ${shard.id}`,
-        );
-      }
-    } while (cursor !== '0-0' && this.running);
-    // Everything pending at this consumer now (its own and the reclaimed), oldest first.
-    for (;;) {
+    if (shard.reclaim) {
+      shard.reclaim = false;
+      let cursor = '0-0';
+      do {
+        const [next, claimed] = (await this.redis.xautoclaim(
+          shard.key,
+          this.group,
+          this.consumerName,
+          this.claimIdleMs,
+          cursor,
+          'COUNT',
+          this.batchSize,
+        )) as [string, [string, string[] | null][]];
+        cursor = next;
+        const live = claimed.filter((e): e is [string, string[]] => e[1] !== null);
+        if (live.length > 0) {
+          this.logger.log(
+            `Consumer ${this.consumerName} reclaimed ${live.length} pending entr${live.length === 1 ? 'y' : 'ies'} of shard ${shard.id}`,
+          );
+          await this.runShard(shard.id, shard.key, live);
+        }
+      } while (cursor !== '0-0' && this.running);
+    }
+    if (!shard.runOwnPending) return;
+    shard.runOwnPending = false;
+    let after = '0';
+    while (this.running) {
       const reply = (await this.redis.xreadgroup(
         'GROUP',
         this.group,
@@ -565,12 +579,12 @@ export class RedisEventConsumer {
         this.batchSize,
         'STREAMS',
         shard.key,
-        '0',
+        after,
       )) as StreamReply | null;
       const entries = reply?.[0]?.[1] ?? [];
-      if (entries.length === 0 || !this.running) return;
+      if (entries.length === 0) return;
       await this.runShard(shard.id, shard.key, entries);
-      if (entries.length < this.batchSize) return;
+      after = entries[entries.length - 1]![0];
     }
   }
 
