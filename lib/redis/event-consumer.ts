@@ -6,12 +6,7 @@ import { systemClock } from '../gateway/clock/clock.js';
 import type { CommandPayload } from '../gateway/cluster/cluster-shards.js';
 import { MemberRequest, type MemberRequestOptions } from '../gateway/cluster/member-request.js';
 import { shardIdForGuild } from '../gateway/cluster/shard-routing.js';
-import {
-  ConfigError,
-  describeError,
-  GatewayTimeoutError,
-  type ConfigIssue,
-} from '../gateway/errors/errors.js';
+import { describeError, GatewayTimeoutError, type ConfigIssue } from '../gateway/errors/errors.js';
 import type { EventType } from '../gateway/events/event-type.js';
 import { EventTypeFlags } from '../gateway/events/event-type-flags.js';
 import type { GatewayEvent } from '../gateway/events/gateway-event.js';
@@ -206,15 +201,7 @@ export class RedisEventConsumer {
     checkInteger('claimIdleMs', options.claimIdleMs, 0);
     checkInteger('batchSize', options.batchSize, 1);
     checkInteger('commandTimeoutMs', options.commandTimeoutMs, 1);
-    let keys: RedisKeys | undefined;
-    try {
-      keys = RedisKeys.of(options);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      issues.push(...error.issues);
-    }
-    if (issues.length > 0 || keys === undefined) throw new ConfigError(issues);
-    this.keys = keys;
+    this.keys = RedisKeys.orIssues(options, issues);
     this.redis = options.redis;
     this.group = options.group;
     this.shardCount = options.shardCount;

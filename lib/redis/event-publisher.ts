@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Cluster } from '../gateway/cluster/cluster.js';
 import type { EventSink } from '../gateway/cluster/event-sink.js';
-import { ConfigError, describeError, type ConfigIssue } from '../gateway/errors/errors.js';
+import { describeError, type ConfigIssue } from '../gateway/errors/errors.js';
 import { ALL_EVENT_TYPES, EventType, LifecycleEventType } from '../gateway/events/event-type.js';
 import { EventTypeFlags } from '../gateway/events/event-type-flags.js';
 import type { GatewayEvent, ShardConnectedData } from '../gateway/events/gateway-event.js';
@@ -224,15 +224,7 @@ export class RedisEventPublisher implements EventSink<Cluster> {
         rule: 'must be 1 to 100 letters, digits, ".", "_", ":" or "-"',
       });
     }
-    let keys: RedisKeys | undefined;
-    try {
-      keys = RedisKeys.of(options);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      issues.push(...error.issues);
-    }
-    if (issues.length > 0 || keys === undefined) throw new ConfigError(issues);
-    this.keys = keys;
+    this.keys = RedisKeys.orIssues(options, issues);
     this.redis = options.redis;
     this.types = new Set(EventTypeFlags.toTypes(flags).filter((t) => !LIFECYCLE.has(t)));
     this.eventTypes = EventTypeFlags.of(...(this.types as ReadonlySet<EventType>));

@@ -110,6 +110,23 @@ export class RedisKeys {
     return new RedisKeys(prefix, botIdFromToken(identity.token));
   }
 
+  /**
+   * {@link of} for a constructor that validates its other options into `issues` first: the
+   * keys, or a ConfigError listing every issue, the keys' own included.
+   * @throws ConfigError when `issues` is not empty or the keys cannot be made.
+   */
+  static orIssues(identity: BotIdentity, issues: ConfigIssue[]): RedisKeys {
+    let keys: RedisKeys | undefined;
+    try {
+      keys = RedisKeys.of(identity);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      issues.push(...error.issues);
+    }
+    if (issues.length > 0 || keys === undefined) throw new ConfigError(issues);
+    return keys;
+  }
+
   get maxConcurrency(): string {
     return `${this.bot}:identify:max-concurrency`;
   }

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Token } from '../gateway/config/token.js';
-import { ConfigError, type ConfigIssue } from '../gateway/errors/errors.js';
+import type { ConfigIssue } from '../gateway/errors/errors.js';
 import { consoleLogger, type GatewayLogger } from '../gateway/logger.js';
 import {
   copySession,
@@ -108,15 +108,7 @@ export class RedisSessionStore implements SessionStore {
     ) {
       issues.push({ path: 'saveIntervalMs', rule: 'must be an integer >= 100' });
     }
-    let keys: RedisKeys | undefined;
-    try {
-      keys = RedisKeys.of(options);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      issues.push(...error.issues);
-    }
-    if (issues.length > 0 || keys === undefined) throw new ConfigError(issues);
-    this.keys = keys;
+    this.keys = RedisKeys.orIssues(options, issues);
     this.redis = options.redis;
     this.ttlMs = options.ttlMs ?? DEFAULT_SESSION_TTL_MS;
     this.saveIntervalMs = options.saveIntervalMs ?? DEFAULT_SESSION_SAVE_INTERVAL_MS;
