@@ -301,7 +301,7 @@ async function main(): Promise<number> {
     (level: keyof typeof logCounts) =>
     (message: string, error?: unknown): void => {
       logCounts[level]++;
-      if (message.includes('identifying a new session (GW-GT-13)')) givenUpLogged++;
+      if (message.includes('times in a row; identifying a new session')) givenUpLogged++;
       scanner.text(`log line (${level})`, message);
       if (error !== undefined) scanner.value(`logged error (${level})`, error);
       recentLogs.push(`${level} ${message}${error === undefined ? '' : ` ${String(error)}`}`);
