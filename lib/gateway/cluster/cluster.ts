@@ -1,9 +1,5 @@
 import { inspect } from 'node:util';
-import type {
-  GatewayGuildMembersChunkDispatchData,
-  GatewayPresenceUpdateData,
-  GatewayRateLimitedDispatchData,
-} from 'discord-api-types/v10';
+import type { GatewayPresenceUpdateData } from 'discord-api-types/v10';
 import { systemClock, type Clock } from '../clock/clock.js';
 import {
   normalizeClusterOptions,
@@ -13,12 +9,7 @@ import {
 import { describeError, AbortedError } from '../errors/errors.js';
 import { EventType } from '../events/event-type.js';
 import { EventTypeFlags } from '../events/event-type-flags.js';
-import type {
-  GatewayEvent,
-  GatewayEventListener,
-  ShardGuildsReadyData,
-  ShardInvalidSessionData,
-} from '../events/gateway-event.js';
+import type { GatewayEvent, GatewayEventListener } from '../events/gateway-event.js';
 import type { ProcessHealthReport } from '../health/across-processes.js';
 import type { ClusterHealthOptions, GatewayHealthVerdict } from '../health/health-verdict.js';
 import { consoleLogger, type GatewayLogger } from '../logger.js';
@@ -31,6 +22,7 @@ import type { ClusterDeps } from './cluster-deps.js';
 import type { EventSink } from './event-sink.js';
 import type { ShardObserver } from '../shard/shard-observer.js';
 import { ClusterHealthWatch } from './cluster-health.js';
+import { CLUSTER_HANDLED, OwnEvents } from './cluster-events.js';
 import { ClusterShards, type CommandPayload } from './cluster-shards.js';
 import { deferred } from './deferred.js';
 import { EventRouter } from './event-router.js';
@@ -41,7 +33,7 @@ import {
 } from './member-request.js';
 import { ProgressReporter, type ClusterProgress } from './progress.js';
 import { ClusterReadiness } from './readiness.js';
-import { planStart, reportingGrants } from './startup.js';
+import { planStart, reportingGrants, sessionsById } from './startup.js';
 import { StoredSessions } from './stored-sessions.js';
 
 export type { CommandPayload } from './cluster-shards.js';
@@ -52,16 +44,6 @@ type Phase = 'idle' | 'starting' | 'up' | 'stopped';
 
 /** The close code of `downResumable()`: not 1000/1001, so the session stays resumable (Discord docs: Gateway, Disconnections). */
 const RESUMABLE_CLOSE_CODE = 4000;
-
-/** The event types the cluster acts on itself before routing them (see onShardEvent). */
-const CLUSTER_HANDLED: ReadonlySet<string> = new Set<string>([
-  EventType.GuildMembersChunk,
-  EventType.RateLimited,
-  EventType.ShardResumed,
-  EventType.ShardReady,
-  EventType.ShardInvalidSession,
-  EventType.ShardGuildsReady,
-]);
 
 /**
  * Many shards, one event stream, after twilight-gateway's cluster.
@@ -112,6 +94,7 @@ export class Cluster {
   private readonly healthWatch: ClusterHealthWatch;
 
   private readonly readiness: ClusterReadiness;
+  private readonly own: OwnEvents;
   /** Settles at CLUSTER_READY, or with the start's failure. */
   private readonly ready = deferred();
   /** Settles once up() created every shard (they are connecting), or with the start's failure. */
@@ -154,6 +137,10 @@ export class Cluster {
       insight: this.insight,
     }));
     this.readiness = new ClusterReadiness(this.router, () => this.ready.resolve(), this.logger);
+    this.own = new OwnEvents(this.memberRequests, this.readiness, (shardId) =>
+      // A stored session is deleted once its shard no longer needs it (see the class doc).
+      this.stored.consume(shardId, this.shards.count, this.phase === 'stopped'),
+    );
   }
 
   /** Ids of the shards this cluster runs, ascending; empty until {@link up} created them. */
@@ -417,14 +404,7 @@ export class Cluster {
       { clock: this.clock, queue: paced, logger: this.logger, random: this.random },
       (event) => this.onShardEvent(event),
     );
-    if (this.sink !== null) {
-      const sessions = new Map<number, Session>();
-      ids.forEach((id, index) => {
-        const session = stored[index];
-        if (session !== null && session !== undefined) sessions.set(id, session);
-      });
-      this.sink.attach(this, sessions);
-    }
+    this.sink?.attach(this, sessionsById(ids, stored));
     this.stored.markPending(ids, stored);
     this.stored.startAutosave(count, () => this.shards.values(), this.clock);
     this.started.resolve();
@@ -484,36 +464,12 @@ export class Cluster {
   private onShardEvent(event: GatewayEvent): void {
     if (this.sink !== null) this.sink.publish(event);
     // Nearly every event is a dispatch the cluster only routes: one Set lookup (on a hash the
-    // shard's filter already computed) spares it the string comparisons of the switch below.
+    // shard's filter already computed) spares it the string comparisons of OwnEvents' switch.
     if (!CLUSTER_HANDLED.has(event.type)) {
       this.router.deliver(event);
       return;
     }
-    switch (event.type) {
-      case EventType.GuildMembersChunk:
-        this.memberRequests.onChunk(event.data as GatewayGuildMembersChunkDispatchData);
-        break;
-      case EventType.RateLimited:
-        this.memberRequests.onRateLimited(
-          event.shardId,
-          event.data as GatewayRateLimitedDispatchData,
-        );
-        break;
-      case EventType.ShardResumed:
-        this.readiness.onShardResumed(event.shardId);
-        this.consumeStoredSession(event.shardId);
-        break;
-      case EventType.ShardReady:
-        this.consumeStoredSession(event.shardId);
-        break;
-      case EventType.ShardInvalidSession:
-        if (!(event.data as ShardInvalidSessionData).resumable)
-          this.consumeStoredSession(event.shardId);
-        break;
-      case EventType.ShardGuildsReady:
-        this.readiness.onShardGuildsReady(event.shardId, event.data as ShardGuildsReadyData);
-        break;
-    }
+    this.own.handle(event);
     this.router.deliver(event);
     if (event.type === EventType.ShardReady || event.type === EventType.ShardResumed) {
       this.emitProgress();
@@ -522,11 +478,6 @@ export class Cluster {
     } else if (event.type === EventType.ShardGuildsReady) {
       this.readiness.checkGuildsReady(this.shards.ids);
     }
-  }
-
-  /** Deletes a stored session once its shard no longer needs it (see the class doc). */
-  private consumeStoredSession(shardId: number): void {
-    this.stored.consume(shardId, this.shards.count, this.phase === 'stopped');
   }
 
   private emitProgress(): void {

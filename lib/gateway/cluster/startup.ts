@@ -226,3 +226,16 @@ export async function planStart(
   checkNotStopped();
   return { shardCount, ids, queue, insight, gatewayUrl, sessions, needed };
 }
+
+/** The stored sessions of a {@link StartPlan} by shard id, without the shards that identify. */
+export function sessionsById(
+  ids: readonly number[],
+  sessions: readonly (Session | null)[],
+): Map<number, Session> {
+  const byId = new Map<number, Session>();
+  ids.forEach((id, index) => {
+    const session = sessions[index];
+    if (session !== null && session !== undefined) byId.set(id, session);
+  });
+  return byId;
+}
