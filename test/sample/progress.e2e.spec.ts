@@ -74,6 +74,67 @@ async function until(condition: () => boolean, what: string, timeoutMs: number):
   }
 }
 
+/**
+ * Runs the checks of the output; when one fails, its message also carries the end of what the
+ * sample printed (control sequences escaped), so that a failure on a CI machine can be read.
+ */
+function withOutputOnFailure(text: string, check: () => void): void {
+  try {
+    check();
+  } catch (error) {
+    if (error instanceof Error) {
+      error.message += `\n--- the sample's output, last 4000 characters ---\n${JSON.stringify(text.slice(-4000))}`;
+    }
+    throw error;
+  }
+}
+
+/** What a terminal running the sample with `SHARDS=8` must have received. */
+function checkTerminalOutput(text: string): void {
+  const frames = [
+    ...text.matchAll(/\x1b\[1GShards ready \[([█░]+)\] (\d+)\/(\d+) \| ([^\r\n\x1b]*)/g),
+  ];
+  expect(frames.length).toBeGreaterThanOrEqual(3);
+  for (const [, bar, , total] of frames) {
+    expect(Number(total)).toBe(SHARDS);
+    expect(bar).toHaveLength(30);
+  }
+  // The bar fills as shards become Active, with the identify queue's ETA while they wait.
+  // The first frame is drawn on the bar's first render tick, by which time the first identify
+  // window (4 shards) may already be Active; it can never be later than that window.
+  const readies = frames.map((frame) => Number(frame[2]));
+  expect(readies[0]).toBeLessThanOrEqual(4);
+  expect(readies).toEqual([...readies].sort((a, b) => a - b));
+  expect(readies).toContain(4);
+  expect(readies.at(-1)).toBe(SHARDS);
+  expect(frames.at(-1)![1]).toBe('█'.repeat(30));
+  expect(frames.at(-1)![4].trim()).toBe('every shard Active');
+  expect(
+    frames.some((frame) => Number(frame[2]) < SHARDS && /^identify queue ETA \d+ s/.test(frame[4])),
+  ).toBe(true);
+  // Drawn in place: a frame moves the cursor back to column 1 instead of starting a line.
+  expect(text).not.toMatch(/\nShards ready \[/);
+  // No plain progress line while a bar is drawn.
+  expect(text).not.toMatch(/\[Sample\] [^\n]*Shards ready/);
+  // The cursor is hidden while the bar is drawn and shown again once it is done.
+  const hidden = text.indexOf('\x1b[?25l');
+  expect(hidden).toBeGreaterThanOrEqual(0);
+  expect(text.indexOf('\x1b[?25h', hidden)).toBeGreaterThan(hidden);
+
+  // Log lines written while the bar was drawn end up whole, each on its own line above the
+  // bar: on screen, every READY line of the library is intact and no bar frame shares it.
+  const screenLines = visibleLines(text);
+  for (let shard = 0; shard < SHARDS; shard++) {
+    const ready = screenLines.filter((line) => line.includes(`Shard ${shard}/${SHARDS}: READY`));
+    expect(ready.length).toBeGreaterThanOrEqual(1);
+    for (const line of ready)
+      expect(line).toMatch(/^\[Nest\] \d+ +- [^[]*LOG \[DiscordGateway\] Shard/);
+  }
+  expect(screenLines.filter((line) => line.startsWith('Shards ready [')).at(-1)).toMatch(
+    /^Shards ready \[█{30}\] 8\/8 \| every shard Active/,
+  );
+}
+
 describe('start-up progress of the sample (npm start, SHARDS=8)', () => {
   let cwd: string;
   let running: ChildProcessWithoutNullStreams | null = null;
@@ -105,56 +166,20 @@ describe('start-up progress of the sample (npm start, SHARDS=8)', () => {
       cwd,
     );
     running = child;
-    await until(() => output.text.includes('every shard Active'), 'the bar reaching 8/8', 90_000);
+    const waitFor = (text: string, what: string, timeoutMs: number): Promise<void> =>
+      until(() => output.text.includes(text), what, timeoutMs).catch((error: Error) =>
+        withOutputOnFailure(output.text, () => {
+          throw error;
+        }),
+      );
+    await waitFor('every shard Active', 'the bar reaching 8/8', 90_000);
     child.stdin.write('\x03'); // Ctrl+C on the terminal: SIGINT to the sample
-    await until(() => output.text.includes('Stopped.'), 'the sample stopping', 30_000);
-    expect(await exited).toBe(0);
+    await waitFor('Stopped.', 'the sample stopping', 30_000);
+    const code = await exited;
+    withOutputOnFailure(output.text, () => expect(code).toBe(0));
 
     const text = output.text;
-    const frames = [
-      ...text.matchAll(/\x1b\[1GShards ready \[([█░]+)\] (\d+)\/(\d+) \| ([^\r\n\x1b]*)/g),
-    ];
-    expect(frames.length).toBeGreaterThanOrEqual(3);
-    for (const [, bar, , total] of frames) {
-      expect(Number(total)).toBe(SHARDS);
-      expect(bar).toHaveLength(30);
-    }
-    // The bar fills as shards become Active, with the identify queue's ETA while they wait.
-    // The first frame is drawn on the bar's first render tick, by which time the first identify
-    // window (4 shards) may already be Active; it can never be later than that window.
-    const readies = frames.map((frame) => Number(frame[2]));
-    expect(readies[0]).toBeLessThanOrEqual(4);
-    expect(readies).toEqual([...readies].sort((a, b) => a - b));
-    expect(readies).toContain(4);
-    expect(readies.at(-1)).toBe(SHARDS);
-    expect(frames.at(-1)![1]).toBe('█'.repeat(30));
-    expect(frames.at(-1)![4].trim()).toBe('every shard Active');
-    expect(
-      frames.some(
-        (frame) => Number(frame[2]) < SHARDS && /^identify queue ETA \d+ s/.test(frame[4]),
-      ),
-    ).toBe(true);
-    // Drawn in place: a frame moves the cursor back to column 1 instead of starting a line.
-    expect(text).not.toMatch(/\nShards ready \[/);
-    // No plain progress line while a bar is drawn.
-    expect(text).not.toMatch(/\[Sample\] [^\n]*Shards ready/);
-    // The cursor is hidden while the bar is drawn and shown again once it is done.
-    const hidden = text.indexOf('\x1b[?25l');
-    expect(hidden).toBeGreaterThanOrEqual(0);
-    expect(text.indexOf('\x1b[?25h', hidden)).toBeGreaterThan(hidden);
-
-    // Log lines written while the bar was drawn end up whole, each on its own line above the
-    // bar: on screen, every READY line of the library is intact and no bar frame shares it.
-    const screenLines = visibleLines(text);
-    for (let shard = 0; shard < SHARDS; shard++) {
-      const ready = screenLines.filter((line) => line.includes(`Shard ${shard}/${SHARDS}: READY`));
-      expect(ready.length).toBeGreaterThanOrEqual(1);
-      for (const line of ready)
-        expect(line).toMatch(/^\[Nest\] \d+ +- [^[]*LOG \[DiscordGateway\] Shard/);
-    }
-    expect(screenLines.filter((line) => line.startsWith('Shards ready [')).at(-1)).toMatch(
-      /^Shards ready \[█{30}\] 8\/8 \| every shard Active/,
-    );
+    withOutputOnFailure(text, () => checkTerminalOutput(text));
   }, 150_000);
 
   it('outside a terminal: plain log lines at most every 5 s, and a last one at 8/8', async () => {
