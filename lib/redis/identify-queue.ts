@@ -142,6 +142,8 @@ const MIN_BUDGET_TTL_MS = 1_000;
 /** First and longest wait before trying an unreachable Redis again. */
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5_000;
+/** An attempt this long on a client that is not connected counts as an outage (logged). */
+const UNREACHABLE_AFTER_MS = 5_000;
 
 /**
  * An {@link IdentifyQueue} shared by every process of a bot through Redis. Processes on
@@ -166,7 +168,9 @@ const RETRY_MAX_MS = 5_000;
  *   loss may have reached Discord), and the budget is read again from GET /gateway/bot. Both
  *   are logged (warn).
  * - **Redis unreachable**: waiters keep waiting and retry with backoff (logged once per
- *   outage); no IDENTIFY is sent without a grant.
+ *   outage, also when the client holds commands in its offline queue instead of failing them:
+ *   an attempt still open after 5 s on a client that is not `ready`); no IDENTIFY is sent
+ *   without a grant.
  *
  * Waits are abortable (`AbortedError`); {@link close} rejects every waiter.
  *
@@ -454,12 +458,21 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
   private drain(line: Line): void {
     if (this.closed || line.busy || line.timer !== undefined || line.waiters.length === 0) return;
     line.busy = true;
+    // A client with an offline queue holds a command while it reconnects instead of failing
+    // it, so an outage may only show as an attempt that takes long on a client not `ready`.
+    const watch = this.clock.setTimeout(() => {
+      if (this.redis.status !== 'ready') {
+        this.unreachable(`the client is ${this.redis.status} after ${UNREACHABLE_AFTER_MS} ms`);
+      }
+    }, UNREACHABLE_AFTER_MS);
     this.attempt(line).then(
       () => {
+        this.clock.clearTimeout(watch);
         line.busy = false;
         this.settleLine(line);
       },
       (error: unknown) => {
+        this.clock.clearTimeout(watch);
         line.busy = false;
         this.onAttemptError(line, error);
       },
@@ -583,16 +596,20 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
       this.failAll(error);
       return;
     }
-    if (this.unreachableSince === null) {
-      this.unreachableSince = this.clock.now();
-      this.logger.warn(
-        `Identify queue: Redis or GET /gateway/bot failed (${describeError(error)}); ` +
-          `${this.pendingCount} shard(s) keep waiting and retry`,
-      );
-    }
+    this.unreachable(`Redis or GET /gateway/bot failed: ${describeError(error)}`);
     const delay = this.retryMs;
     this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
     this.retryIn(line, delay);
+  }
+
+  /** Logs the start of an outage, once per outage; {@link reachable} ends it. */
+  private unreachable(why: string): void {
+    if (this.unreachableSince !== null) return;
+    this.unreachableSince = this.clock.now();
+    this.logger.warn(
+      `Identify queue: Redis unreachable (${why}); ${this.pendingCount} shard(s) keep waiting ` +
+        'and retry, and none identifies without a grant',
+    );
   }
 
   private reachable(): void {

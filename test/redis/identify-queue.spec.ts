@@ -321,6 +321,44 @@ describeWithRedis('RedisIdentifyQueue (real redis-server)', (server: TestRedis) 
     );
   });
 
+  it('an outage is logged also when the client holds commands in its offline queue (maxRetriesPerRequest: null)', async () => {
+    await startGateway();
+    const logger = recordingLogger();
+    // As many apps configure ioredis (for example for BullMQ): a command waits for the
+    // reconnection for ever instead of failing, so no error ever reaches the queue.
+    const a = new RedisIdentifyQueue({
+      redis: server.client({ maxRetriesPerRequest: null }),
+      token: FakeGateway.defaultToken,
+      keyPrefix: uniquePrefix('offline-queue'),
+      apiUrl: gateway.apiUrl,
+      shardCount: 16,
+      maxConcurrency: 2,
+      windowMs: WINDOW_MS,
+      identifyMarginMs: MARGIN_MS,
+      logger,
+    });
+    queues.push(a);
+    await a.checkBudget(2);
+    await server.stop();
+    const t = track(a, [0]);
+    const deadline = Date.now() + 15_000;
+    while (!logger.lines.some((l) => l.includes('Redis unreachable')) && Date.now() < deadline) {
+      await sleep(100);
+    }
+    const warning = logger.lines.filter((l) => l.includes('Redis unreachable'));
+    expect(warning).toHaveLength(1);
+    expect(warning[0]).toMatch(
+      /^Identify queue: Redis unreachable \(the client is (connecting|reconnecting) after 5000 ms\); 1 shard\(s\) keep waiting/,
+    );
+    expect(t.grants.size + t.errors.size).toBe(0);
+    await server.start();
+    await t.all;
+    expect(t.grants.size).toBe(1);
+    expect(logger.lines.some((l) => l.startsWith('Identify queue: Redis answers again'))).toBe(
+      true,
+    );
+  });
+
   it('progress: pendingCount and an ETA that counts the shards ahead', async () => {
     await startGateway();
     const prefix = uniquePrefix('eta');
