@@ -102,12 +102,12 @@ export async function startBot(options: BotOptions = {}): Promise<RunningBot> {
     };
   }
 
-  const stored = Object.keys(await sessionStore.entries()).length;
-  if (stored > 0) {
-    logger.log(
-      `${stored} stored session(s) found in ${sessionsFile}: their shards RESUME instead of IDENTIFY`,
-    );
-  }
+  const storedNote = describeStoredSessions(
+    Object.keys(await sessionStore.entries()),
+    onDiscord ? undefined : (options.shards ?? 4),
+    sessionsFile,
+  );
+  if (storedNote !== null) logger.log(storedNote);
 
   let app: INestApplicationContext;
   try {
@@ -137,4 +137,28 @@ function parseIntentList(value: string): number | IntentName[] {
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed);
   return trimmed.split(',').map((name) => name.trim()) as IntentName[];
+}
+
+/**
+ * What the stored sessions (keys `${shardCount}:${shardId}`) mean for this start: a session
+ * resumes only a shard of the same shard count. `shardCount` is undefined when Discord's
+ * recommendation decides it (not known yet). `null` when nothing is stored.
+ */
+export function describeStoredSessions(
+  keys: string[],
+  shardCount: number | undefined,
+  file: string,
+): string | null {
+  if (keys.length === 0) return null;
+  const counts = [...new Set(keys.map((key) => Number(key.split(':')[0])))].sort((a, b) => a - b);
+  if (shardCount === undefined) {
+    return `${keys.length} stored session(s) found in ${file} (for ${counts.join(', ')} shards): their shards RESUME instead of IDENTIFY if Discord's recommended shard count is the same`;
+  }
+  const usable = keys.filter((key) => key.startsWith(`${shardCount}:`)).length;
+  const other = counts.filter((count) => count !== shardCount);
+  const unused =
+    other.length === 0
+      ? ''
+      : `; ${keys.length - usable} stored for ${other.join(', ')} shards stay unused (a session resumes only at its own shard count)`;
+  return `${usable} stored session(s) for ${shardCount} shards found in ${file}: ${usable > 0 ? 'their shards RESUME instead of IDENTIFY' : 'every shard IDENTIFYs'}${unused}`;
 }

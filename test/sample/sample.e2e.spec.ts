@@ -9,7 +9,7 @@ import {
   ShardState,
   type GatewayEvent,
 } from 'nestjs-discord-gateway';
-import { startBot, type RunningBot } from '../../sample/bot.js';
+import { describeStoredSessions, startBot, type RunningBot } from '../../sample/bot.js';
 
 /** Polls `condition` in real time (the sample runs on the system clock). */
 async function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
@@ -123,4 +123,29 @@ describe('the sample bot on its embedded FakeGateway (issue 4)', () => {
       'every shard Active after the aborted start',
     );
   }, 60_000);
+});
+
+describe('the sample: what the stored sessions of the last run mean for this start', () => {
+  const file = '.sessions/bot-sessions.json';
+
+  it('counts only the sessions of the shard count this start runs, and says the others stay unused', () => {
+    const fourShards = ['4:0', '4:1', '4:2', '4:3'];
+    expect(describeStoredSessions([], 4, file)).toBeNull();
+    expect(describeStoredSessions(fourShards, 4, file)).toBe(
+      `4 stored session(s) for 4 shards found in ${file}: their shards RESUME instead of IDENTIFY`,
+    );
+    // SHARDS=16 after a 4-shard run: nothing resumes (a session belongs to its shard count).
+    expect(describeStoredSessions(fourShards, 16, file)).toBe(
+      `0 stored session(s) for 16 shards found in ${file}: every shard IDENTIFYs; 4 stored for 4 shards stay unused (a session resumes only at its own shard count)`,
+    );
+    expect(describeStoredSessions([...fourShards, '16:3'], 16, file)).toMatch(
+      /^1 stored session\(s\) for 16 shards .*: their shards RESUME instead of IDENTIFY; 4 stored for 4 shards stay unused/,
+    );
+  });
+
+  it("on Discord the shard count is Discord's recommendation, not known before the start", () => {
+    expect(describeStoredSessions(['16:0', '16:1', '4:0'], undefined, file)).toBe(
+      `3 stored session(s) found in ${file} (for 4, 16 shards): their shards RESUME instead of IDENTIFY if Discord's recommended shard count is the same`,
+    );
+  });
 });
