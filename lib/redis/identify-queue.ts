@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { systemClock, type Clock } from '../gateway/clock/clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../gateway/clock/clock.js';
 import { DEFAULTS } from '../gateway/config/defaults.js';
 import { DEFAULT_IDENTIFY_MARGIN_MS } from '../gateway/queue/in-memory-queue.js';
 import { tokenProblem, toToken } from '../gateway/config/schema.js';
@@ -22,7 +22,6 @@ import type {
 } from '../gateway/queue/in-memory-queue.js';
 import { fetchGatewayBot } from '../gateway/rest/gateway-bot.js';
 import { botIdFromToken, DEFAULT_KEY_PREFIX, RedisKeys } from './keys.js';
-import { LongTimer } from './long-timer.js';
 import {
   BUDGET_SCRIPT,
   CONFIRM_SCRIPT,
@@ -123,7 +122,7 @@ interface Line {
   readonly waiters: Waiter[];
   /** A grant attempt is on its way to Redis. */
   busy: boolean;
-  timer: LongTimer | undefined;
+  timer: TimerHandle | undefined;
   /** This process may hold a place in Redis's line of the bucket. */
   joined: boolean;
   /** Clock reading when the bucket's window ends, as last seen. */
@@ -426,7 +425,7 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
     this.abort.abort();
     const leaving: Promise<unknown>[] = [];
     for (const line of this.lines.values()) {
-      line.timer?.cancel();
+      this.clock.clearTimeout(line.timer);
       line.timer = undefined;
       for (const waiter of line.waiters.splice(0)) {
         waiter.signal?.removeEventListener('abort', waiter.onAbort);
@@ -486,7 +485,7 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
       this.drain(line);
       return;
     }
-    line.timer?.cancel();
+    this.clock.clearTimeout(line.timer);
     line.timer = undefined;
     if (line.joined) void this.leave(line);
   }
@@ -583,11 +582,15 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
   }
 
   private retryIn(line: Line, delayMs: number): void {
-    line.timer?.cancel();
-    line.timer = new LongTimer(this.clock, delayMs, () => {
-      line.timer = undefined;
-      this.drain(line);
-    });
+    this.clock.clearTimeout(line.timer);
+    // Any length: a Clock honours delays beyond Node's timer limit (a budget reset in days).
+    line.timer = this.clock.setTimeout(
+      () => {
+        line.timer = undefined;
+        this.drain(line);
+      },
+      delayMs > 0 ? delayMs : 0,
+    );
   }
 
   private onAttemptError(line: Line, error: unknown): void {
@@ -624,7 +627,7 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
   private failAll(error: Error): void {
     this.logger.error(`Identify queue: ${error.message}`);
     for (const line of this.lines.values()) {
-      line.timer?.cancel();
+      this.clock.clearTimeout(line.timer);
       line.timer = undefined;
       for (const waiter of line.waiters.splice(0)) {
         waiter.signal?.removeEventListener('abort', waiter.onAbort);

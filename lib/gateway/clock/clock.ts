@@ -8,7 +8,7 @@
 export interface Clock {
   /** Milliseconds on a monotonic scale. Only differences between two readings are meaningful. */
   now(): number;
-  /** Calls `callback` once after `delayMs` milliseconds. */
+  /** Calls `callback` once after `delayMs` milliseconds, any delay (also beyond Node's 2^31 - 1 ms timer limit). */
   setTimeout(callback: () => void, delayMs: number): TimerHandle;
   /** Cancels a timer; a handle that already fired, was cleared, or is `undefined` is ignored. */
   clearTimeout(handle: TimerHandle | undefined): void;
