@@ -16,6 +16,7 @@ import {
 } from '../gateway/errors/errors.js';
 import { consoleLogger, type GatewayLogger } from '../gateway/logger.js';
 import type { IdentifyQueue } from '../gateway/queue/identify-queue.js';
+import { joinLine, leaveLine, type IdentifyWaiter } from '../gateway/queue/waiter.js';
 import type {
   BudgetExhaustedPolicy,
   IdentifyQueueInsight,
@@ -108,18 +109,10 @@ type GrantReply =
   | ['wait', number, number, number]
   | ['granted', number, number];
 
-interface Waiter {
-  readonly shardId: number;
-  readonly resolve: () => void;
-  readonly reject: (error: Error) => void;
-  readonly signal: AbortSignal | undefined;
-  readonly onAbort: () => void;
-}
-
 /** This process's waiters of one bucket. */
 interface Line {
   readonly bucket: number;
-  readonly waiters: Waiter[];
+  readonly waiters: IdentifyWaiter[];
   /** A grant attempt is on its way to Redis. */
   busy: boolean;
   timer: TimerHandle | undefined;
@@ -325,26 +318,12 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
     if (this.closed || signal?.aborted) {
       return Promise.reject(new AbortedError(`identify wait of shard ${shardId}`));
     }
-    return new Promise<void>((resolve, reject) => {
-      const line = this.lineOf(shardId % (this.mc as number));
-      const waiter: Waiter = {
-        shardId,
-        resolve,
-        reject,
-        signal,
-        onAbort: () => {
-          const index = line.waiters.indexOf(waiter);
-          if (index === -1) return;
-          line.waiters.splice(index, 1);
-          this.logger.debug(`Shard ${shardId} left the identify queue (aborted)`);
-          reject(new AbortedError(`identify wait of shard ${shardId}`));
-          this.settleLine(line);
-        },
-      };
-      signal?.addEventListener('abort', waiter.onAbort, { once: true });
-      line.waiters.push(waiter);
-      this.drain(line);
-    });
+    const line = this.lineOf(shardId % (this.mc as number));
+    const granted = joinLine(line.waiters, shardId, signal, this.logger, () =>
+      this.settleLine(line),
+    );
+    this.drain(line);
+    return granted;
   }
 
   /**
@@ -428,7 +407,7 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
       this.clock.clearTimeout(line.timer);
       line.timer = undefined;
       for (const waiter of line.waiters.splice(0)) {
-        waiter.signal?.removeEventListener('abort', waiter.onAbort);
+        leaveLine(waiter);
         waiter.reject(new AbortedError(`identify wait of shard ${waiter.shardId}`));
       }
       if (line.joined && !line.busy) leaving.push(this.leave(line));
@@ -540,7 +519,7 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
             await REFUND_SCRIPT.run(this.redis, [this.keys.budget], []);
             return;
           }
-          waiter.signal?.removeEventListener('abort', waiter.onAbort);
+          leaveLine(waiter);
           this.logger.debug(
             `Identify granted to shard ${waiter.shardId} (bucket ${line.bucket}, ${remaining} session starts left)`,
           );
@@ -562,8 +541,8 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
     const resetAt = this.clock.now() + resetInMs;
     const usable = Math.max(0, remaining - this.budgetFloor);
     if (this.policy === 'fail') {
-      const waiter = line.waiters.shift() as Waiter;
-      waiter.signal?.removeEventListener('abort', waiter.onAbort);
+      const waiter = line.waiters.shift() as IdentifyWaiter;
+      leaveLine(waiter);
       this.logger.warn(
         `Identify budget at its floor (${remaining} left, floor ${this.budgetFloor}): shard ${waiter.shardId} is refused`,
       );
@@ -630,7 +609,7 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
       this.clock.clearTimeout(line.timer);
       line.timer = undefined;
       for (const waiter of line.waiters.splice(0)) {
-        waiter.signal?.removeEventListener('abort', waiter.onAbort);
+        leaveLine(waiter);
         waiter.reject(error);
       }
     }

@@ -7,6 +7,7 @@ import {
 } from '../errors/errors.js';
 import { silentLogger, type GatewayLogger } from '../logger.js';
 import type { IdentifyQueue } from './identify-queue.js';
+import { joinLine, leaveLine, type IdentifyWaiter } from './waiter.js';
 
 /** The daily session start allowance (`session_start_limit` of GET /gateway/bot, docs/protocol.md section 12). */
 export interface IdentifyBudget {
@@ -85,18 +86,10 @@ export interface IdentifyQueueInsight {
   readonly remaining?: number | null;
 }
 
-interface Waiter {
-  readonly shardId: number;
-  readonly resolve: () => void;
-  readonly reject: (error: Error) => void;
-  readonly signal: AbortSignal | undefined;
-  readonly onAbort: () => void;
-}
-
 interface Bucket {
   /** Earliest clock reading at which the next grant may happen; -Infinity before the first grant. */
   nextAt: number;
-  readonly waiters: Waiter[];
+  readonly waiters: IdentifyWaiter[];
   timer: TimerHandle | undefined;
 }
 
@@ -190,33 +183,19 @@ export class InMemoryIdentifyQueue implements IdentifyQueue, IdentifyQueueInsigh
   enqueue(shardId: number, signal?: AbortSignal): Promise<void> {
     if (signal?.aborted)
       return Promise.reject(new AbortedError(`identify wait of shard ${shardId}`));
-    return new Promise<void>((resolve, reject) => {
-      const key = this.bucketOf(shardId);
-      let bucket = this.buckets.get(key);
-      if (bucket === undefined) {
-        bucket = { nextAt: -Infinity, waiters: [], timer: undefined };
-        this.buckets.set(key, bucket);
-      }
-      const owner = bucket;
-      const waiter: Waiter = {
-        shardId,
-        resolve,
-        reject,
-        signal,
-        onAbort: () => {
-          const index = owner.waiters.indexOf(waiter);
-          if (index === -1) return;
-          owner.waiters.splice(index, 1);
-          if (owner.waiters.length === 0) this.stopBucketTimer(owner);
-          if (this.pendingCount === 0) this.stopResetWait();
-          this.logger.debug(`Shard ${shardId} left the identify queue (aborted)`);
-          reject(new AbortedError(`identify wait of shard ${shardId}`));
-        },
-      };
-      signal?.addEventListener('abort', waiter.onAbort, { once: true });
-      bucket.waiters.push(waiter);
-      this.drain(key, bucket);
+    const key = this.bucketOf(shardId);
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      bucket = { nextAt: -Infinity, waiters: [], timer: undefined };
+      this.buckets.set(key, bucket);
+    }
+    const owner = bucket;
+    const granted = joinLine(owner.waiters, shardId, signal, this.logger, () => {
+      if (owner.waiters.length === 0) this.stopBucketTimer(owner);
+      if (this.pendingCount === 0) this.stopResetWait();
     });
+    this.drain(key, owner);
+    return granted;
   }
 
   eta(shardId?: number): number {
@@ -250,7 +229,7 @@ export class InMemoryIdentifyQueue implements IdentifyQueue, IdentifyQueueInsigh
     for (const bucket of this.buckets.values()) {
       this.stopBucketTimer(bucket);
       for (const waiter of bucket.waiters.splice(0)) {
-        waiter.signal?.removeEventListener('abort', waiter.onAbort);
+        leaveLine(waiter);
         waiter.reject(new AbortedError(`identify wait of shard ${waiter.shardId}`));
       }
     }
@@ -302,7 +281,7 @@ export class InMemoryIdentifyQueue implements IdentifyQueue, IdentifyQueueInsigh
     if (budget !== null && budget.remaining <= 0) {
       if (this.policy === 'fail') {
         bucket.waiters.shift();
-        waiter.signal?.removeEventListener('abort', waiter.onAbort);
+        leaveLine(waiter);
         waiter.reject(new IdentifyBudgetError(1, budget.remaining, budget.resetAt));
         this.drain(key, bucket);
       } else {
@@ -311,7 +290,7 @@ export class InMemoryIdentifyQueue implements IdentifyQueue, IdentifyQueueInsigh
       return;
     }
     bucket.waiters.shift();
-    waiter.signal?.removeEventListener('abort', waiter.onAbort);
+    leaveLine(waiter);
     if (budget !== null) budget.remaining -= 1;
     bucket.nextAt = at + this.spacingMs;
     this.logger.debug(`Identify granted to shard ${waiter.shardId} (bucket ${key})`);
