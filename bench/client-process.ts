@@ -7,7 +7,7 @@ import { subscribe } from 'node:diagnostics_channel';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { ClientConfig, ClientReport, OrchestratorMessage } from './common.js';
+import { now, type ClientConfig, type ClientReport, type OrchestratorMessage } from './common.js';
 
 const config = JSON.parse(process.argv[2]) as ClientConfig;
 
@@ -32,6 +32,11 @@ export interface Probe {
   readonly onReceived: () => void;
   /** Which inflate/decode path the client reported. */
   path: string;
+  /**
+   * Wall-clock ms ({@link now}) of the window's first event: a client that needs it sets it
+   * when it is 0 (reset when the window opens); the others leave it alone.
+   */
+  firstEventAt: number;
 }
 
 /**
@@ -106,6 +111,8 @@ function finish(): void {
     peakHeap,
     wireBytes: wireBytes() - wireStart,
     path: probe.path,
+    firstEventAt: probe.firstEventAt,
+    endedAt: now(),
   });
 }
 
@@ -126,6 +133,7 @@ export const probe: Probe = {
     else warm();
   },
   path: '',
+  firstEventAt: 0,
 };
 
 /** A client implementation: connects, and calls the probe for every event. */
@@ -176,6 +184,7 @@ process.on('message', (message: OrchestratorMessage) => {
     sample();
     sampler = setInterval(sample, 100);
     wireStart = wireBytes();
+    probe.firstEventAt = 0;
     wallStart = performance.now();
     cpuStart = process.cpuUsage();
     send({ type: 'going' });

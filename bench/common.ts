@@ -2,6 +2,7 @@
  * Shared definitions of the benchmark: the traffic mix, the messages exchanged between the
  * orchestrator (run.ts), the gateway process and the client processes.
  */
+import { performance } from 'node:perf_hooks';
 import type { TrafficMix } from '../lib/testing/index.js';
 
 /**
@@ -52,7 +53,8 @@ export type ClientKind =
   | 'djs-sync'
   | 'bare-sync'
   | 'bare-async'
-  | 'bare-recv';
+  | 'bare-recv'
+  | 'redis-consumer';
 
 /** What a client process is asked to do. */
 export interface ClientConfig {
@@ -75,6 +77,26 @@ export interface ClientConfig {
   readonly mode: 'throughput' | 'idle' | 'startup';
   /** Pace IDENTIFY with a RedisIdentifyQueue on this redis-server instead of the in-process queue. */
   readonly redis?: { readonly port: number; readonly keyPrefix: string };
+  /**
+   * The Redis row: kind `cluster` publishes every dispatch to the shard streams of this
+   * redis-server (a RedisEventPublisher as its `eventSink`); kind `redis-consumer` reads them
+   * (a RedisEventConsumer with one listener).
+   */
+  readonly events?: RedisEventsConfig;
+}
+
+/** Where the Redis row's gateway process publishes and its consumer process reads. */
+export interface RedisEventsConfig {
+  readonly port: number;
+  /** Fresh per run, so that no run reads what an earlier one left. */
+  readonly keyPrefix: string;
+  /**
+   * The publisher's buffer and the streams' cap, in entries: the whole run (warmup and
+   * window, all shards). The FakeGateway sends as fast as the gateway process reads, far
+   * faster than a bot's traffic, and the row measures what reaches the consumer, so nothing may
+   * be dropped or trimmed on the way.
+   */
+  readonly capacity: number;
 }
 
 /** Orchestrator -> client process. */
@@ -118,6 +140,13 @@ export interface ThroughputResult {
   wireBytes: number;
   /** Which inflate/decode path the client said it used (debug logs), when it says. */
   path: string;
+  /**
+   * Wall-clock ms (`performance.timeOrigin + performance.now()`, comparable across the
+   * processes of one machine) of the window's first event, for clients that note it (0
+   * otherwise), and of the end of the window.
+   */
+  firstEventAt: number;
+  endedAt: number;
 }
 
 /** How the orchestrator starts a gateway process. */
@@ -163,6 +192,11 @@ export interface GeneratedStats {
   events: number;
   jsonBytes: number;
   byType: Record<string, number>;
+}
+
+/** Wall-clock ms, comparable between the processes of one machine. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 export function median(values: readonly number[]): number {

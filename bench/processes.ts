@@ -3,7 +3,7 @@
  * client processes (each client alone in its own process, so its CPU time and memory are its
  * own), optionally under callgrind.
  */
-import { execFile, fork, type ChildProcess } from 'node:child_process';
+import { execFile, fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,25 @@ const run = promisify(execFile);
 
 export function log(message: string): void {
   process.stderr.write(`${message}\n`);
+}
+
+/** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`; 100 on Linux when it cannot say). */
+const TICKS_PER_SECOND = ((): number => {
+  const answer = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout);
+  return Number.isInteger(answer) && answer > 0 ? answer : 100;
+})();
+
+/**
+ * CPU time (user + system, all threads) a process has used so far, in ms, from
+ * `/proc/<pid>/stat` (fields 14 and 15): also for processes that cannot report it themselves
+ * (redis-server). Its resolution is one clock tick (10 ms at 100 ticks per second).
+ */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; the fields after its ')' are space-separated,
+  // starting at field 3.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[14 - 3]) + Number(fields[15 - 3])) * 1000) / TICKS_PER_SECOND;
 }
 
 export class GatewayProcess {

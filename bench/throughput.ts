@@ -4,11 +4,19 @@
  * `--instructions`, in instructions under callgrind. One table per transport, with the ratios
  * to the bare floor and to @discordjs/ws of the same shard count, from the same run.
  *
+ * The Redis rows (role `redis`) stream the same bytes, in the same run, to a gateway process
+ * running the Cluster with a RedisEventPublisher, whose consumer process (a RedisEventConsumer
+ * with one listener) receives every dispatch through a redis-server the part starts on a free
+ * loopback port: events/s end to end, and CPU per event of each of the three processes
+ * (`/proc/<pid>/stat`), next to the in-process Cluster row of the same transport.
+ *
  * To add a row, add it to {@link THROUGHPUT_ROWS}; a new client setting goes into
  * ClientConfig (common.ts) and the row's `client` field.
  */
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { RedisServer } from '../lib/testing/index.js';
 import {
   median,
   type ClientConfig,
@@ -17,10 +25,12 @@ import {
   type DumpInfo,
   type GatewayReply,
   type GeneratedStats,
+  type OrchestratorMessage,
+  type RedisEventsConfig,
   type ThroughputResult,
 } from './common.js';
 import { selected, type BenchOptions } from './options.js';
-import { ClientProcess, GatewayProcess, clientConfig, log } from './processes.js';
+import { ClientProcess, GatewayProcess, clientConfig, log, processCpuMs } from './processes.js';
 
 export interface ThroughputRow {
   /** What `--only` and `--profile` name, and the per-run lines print. */
@@ -34,9 +44,10 @@ export interface ThroughputRow {
    * Its place in the table: `floor` (the bare client every other row is divided into) and
    * `djs` (@discordjs/ws) set the ratio columns for their transport and shard count; a
    * `floor` that costs more than a `library` or `djs` row delivering the same events is
-   * reported as a warning.
+   * reported as a warning. `redis`: gateway process -> Redis -> consumer process, in a table
+   * of its own under its transport's.
    */
-  readonly role: 'floor' | 'ceiling' | 'library' | 'djs' | 'other';
+  readonly role: 'floor' | 'ceiling' | 'library' | 'djs' | 'other' | 'redis';
   /** Further client settings (encoding, filtered, noNative, ...). */
   readonly client?: Partial<Omit<ClientConfig, 'kind' | 'compression' | 'shards'>>;
 }
@@ -78,6 +89,7 @@ export const THROUGHPUT_ROWS: readonly ThroughputRow[] = [
   row('b-none-metrics', '(b) Nest, handler per type, metrics on', 'nest', 'none', 'other', {
     client: { metrics: true },
   }),
+  row('r-none', '(r) Cluster -> Redis streams -> consumer', 'cluster', 'none', 'redis'),
 
   row('d-zlib', '(d) bare floor: ws + zlib-sync + JSON.parse', 'bare-sync', 'zlib-stream', 'floor'),
   row(
@@ -118,6 +130,7 @@ export const THROUGHPUT_ROWS: readonly ThroughputRow[] = [
   row('b-zlib-metrics', '(b) Nest, handler per type, metrics on', 'nest', 'zlib-stream', 'other', {
     client: { metrics: true },
   }),
+  row('r-zlib', '(r) Cluster -> Redis streams -> consumer', 'cluster', 'zlib-stream', 'redis'),
 
   row('d-zstd', '(d) bare floor: ws + zstd-napi + JSON.parse', 'bare-sync', 'zstd-stream', 'floor'),
   row('f-zstd', '(f) ceiling: ws + zstd-napi, no decode', 'bare-recv', 'zstd-stream', 'ceiling'),
@@ -254,10 +267,29 @@ export async function throughputPart(options: BenchOptions): Promise<string[]> {
     warmup: options.warmup,
   });
   const results = new Map<string, Measured[]>();
+  const redisRows = new Map<string, RedisRowState>();
+  let redis: { server: RedisServer; admin: Redis } | null = null;
   try {
+    if (rows.some((r) => r.role === 'redis')) {
+      redis = await startRedis(options, rows, redisRows);
+    }
     // Interleaved: drift on a shared machine spreads over every row.
     for (let run = 1; run <= options.runs; run++) {
       for (const r of rows) {
+        if (r.role === 'redis') {
+          const state = redisRows.get(r.id);
+          if (redis === null || state?.kind !== 'runs') continue;
+          try {
+            const result = await measureRedis(options, gateway, started, r, redis, run);
+            log(`  run ${run} ${r.id.padEnd(16)} ${describeRedisRun(result)}`);
+            state.runs.push(result);
+          } catch (error) {
+            const reason = error instanceof Error ? error.message : String(error);
+            log(`  run ${run} ${r.id.padEnd(16)} failed: ${reason}`);
+            redisRows.set(r.id, { kind: 'failed', reason: reason.split('\n')[0] });
+          }
+          continue;
+        }
         const result = await measure(options, gateway, started, r);
         log(`  run ${run} ${r.id.padEnd(16)} ${describeRun(result)}`);
         results.set(r.id, [...(results.get(r.id) ?? []), result]);
@@ -265,9 +297,153 @@ export async function throughputPart(options: BenchOptions): Promise<string[]> {
     }
   } finally {
     await gateway.stop();
+    redis?.admin.disconnect();
+    await redis?.server.stop();
   }
-  const summaries = new Map(rows.map((r) => [r.id, summarize(options, r, results.get(r.id)!)]));
-  return report(options, started.generated, summaries);
+  const summaries = new Map(
+    rows
+      .filter((r) => r.role !== 'redis')
+      .map((r) => [r.id, summarize(options, r, results.get(r.id)!)]),
+  );
+  const redisSummaries = rows
+    .filter((r) => r.role === 'redis')
+    .map((r) => ({ row: r, state: redisRows.get(r.id)! }));
+  return report(options, started.generated, summaries, redisSummaries);
+}
+
+/** A Redis row: its runs, or why it has none. */
+type RedisRowState =
+  | { kind: 'runs'; runs: RedisMeasured[] }
+  | { kind: 'skipped'; reason: string }
+  | { kind: 'failed'; reason: string };
+
+interface RedisMeasured {
+  /** Events sent over all shards (end markers not counted). */
+  sent: number;
+  /** Events the consumer's listener received in the window, end markers included. */
+  delivered: number;
+  shards: number;
+  /** From the gateway process's first publish of the window to the consumer's last delivery. */
+  endToEndMs: number;
+  /** CPU time of each process over the window (from 'go' to the consumer's last delivery). */
+  gatewayCpuMs: number;
+  consumerCpuMs: number;
+  redisCpuMs: number;
+}
+
+/**
+ * The redis-server of the Redis rows (free loopback port, no persistence), or `null` with
+ * every Redis row marked skipped: without redis-server on the PATH, or under callgrind (the
+ * row's three processes are timed from /proc, not counted).
+ */
+async function startRedis(
+  options: BenchOptions,
+  rows: readonly ThroughputRow[],
+  states: Map<string, RedisRowState>,
+): Promise<{ server: RedisServer; admin: Redis } | null> {
+  const binary = options.instructions ? null : RedisServer.binary();
+  const reason = options.instructions
+    ? 'not counted: timed only (run it without --instructions)'
+    : 'skipped: no redis-server on PATH';
+  for (const r of rows) {
+    if (r.role !== 'redis') continue;
+    states.set(r.id, binary === null ? { kind: 'skipped', reason } : { kind: 'runs', runs: [] });
+  }
+  if (binary === null) {
+    log(`  Redis rows ${reason}`);
+    return null;
+  }
+  const server = await RedisServer.start({ binary });
+  log(`  redis-server for the Redis rows on 127.0.0.1:${server.port} (pid ${server.pid})`);
+  return { server, admin: new Redis(server.port, '127.0.0.1') };
+}
+
+/**
+ * One run of a Redis row: the gateway process (the Cluster publishing to Redis) connects to
+ * the FakeGateway, the consumer process joins its group once every shard is reported Active;
+ * both warm up on the warmup stream (the consumer through Redis), then the window is streamed
+ * and ends when the consumer delivers the last end marker.
+ */
+async function measureRedis(
+  options: BenchOptions,
+  gateway: GatewayProcess,
+  started: Extract<GatewayReply, { type: 'started' }>,
+  r: ThroughputRow,
+  redis: { server: RedisServer; admin: Redis },
+  run: number,
+): Promise<RedisMeasured> {
+  const shards = r.shards ?? 1;
+  // A run starts on an empty Redis: no stream, group or lease of an earlier run is left.
+  await redis.admin.flushall();
+  const events: RedisEventsConfig = {
+    port: redis.server.port,
+    keyPrefix: `bench-${r.id}-${run}`,
+    capacity: (options.warmup + options.events + 2) * shards,
+  };
+  const base = {
+    ...r.client,
+    compression: r.compression,
+    shards,
+    maxConcurrency: 16,
+    url: started.url,
+    apiUrl: started.apiUrl,
+    token: started.token,
+    events,
+  };
+  const execArgv =
+    options.semiSpaceMiB > 0 ? [`--max-semi-space-size=${options.semiSpaceMiB}`] : [];
+  execArgv.push(...options.clientFlags);
+  const timeoutMs = 120_000;
+  const publisher = new ClientProcess(clientConfig({ ...base, kind: 'cluster' }), { execArgv });
+  let consumer: ClientProcess | null = null;
+  try {
+    await publisher.next('ready', timeoutMs);
+    consumer = new ClientProcess(clientConfig({ ...base, kind: 'redis-consumer' }), { execArgv });
+    await consumer.next('ready', timeoutMs);
+    const half = options.warmup - Math.floor(options.warmup / 2);
+    const prime: OrchestratorMessage = {
+      type: 'prime',
+      secondHalf: options.warmup > 0 ? (half + 1) * shards : 0,
+      window: (options.events + 1) * shards,
+    };
+    publisher.send(prime);
+    consumer.send(prime);
+    await gateway.request({ type: 'prepare', connections: shards });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    if (options.warmup > 0) {
+      await gateway.request({ type: 'pump', phase: 'warmup', count: options.warmup });
+      await publisher.next('warm', timeoutMs);
+      await consumer.next('warm', timeoutMs);
+    }
+    consumer.send({ type: 'go' });
+    await consumer.next('going', timeoutMs);
+    publisher.send({ type: 'go' });
+    await publisher.next('going', timeoutMs);
+    const pids = [publisher.pid, consumer.pid, redis.server.pid!];
+    const before = pids.map(processCpuMs);
+    const pumped = await gateway.request({ type: 'pump', phase: 'main', count: options.events });
+    if (pumped.type !== 'pumped') throw new Error('gateway: unexpected reply');
+    const consumed = await consumer.next('result', timeoutMs);
+    const after = pids.map(processCpuMs);
+    const published = await publisher.next('result', timeoutMs);
+    return {
+      sent: pumped.sent,
+      delivered: consumed.delivered,
+      shards,
+      endToEndMs: consumed.endedAt - published.firstEventAt,
+      gatewayCpuMs: after[0] - before[0],
+      consumerCpuMs: after[1] - before[1],
+      redisCpuMs: after[2] - before[2],
+    };
+  } finally {
+    await consumer?.exit();
+    await publisher.exit();
+  }
+}
+
+function describeRedisRun(m: RedisMeasured): string {
+  const perEvent = (ms: number): string => ((ms * 1000) / m.sent).toFixed(2);
+  return `${Math.round(m.sent / (m.endToEndMs / 1000))} ev/s end to end  gateway ${perEvent(m.gatewayCpuMs)}  consumer ${perEvent(m.consumerCpuMs)}  redis-server ${perEvent(m.redisCpuMs)} us/event  delivered ${m.delivered - m.shards} of ${m.sent}`;
 }
 
 async function measure(
@@ -396,6 +572,7 @@ function report(
   options: BenchOptions,
   generated: GeneratedStats,
   summaries: Map<string, Summary>,
+  redisRows: readonly { row: ThroughputRow; state: RedisRowState }[],
 ): string[] {
   const counted = options.instructions;
   const unit = counted ? 'instructions/event' : 'CPU us/event';
@@ -411,7 +588,8 @@ function report(
   const all = [...summaries.values()];
   for (const { compression, title } of TRANSPORTS) {
     const group = all.filter((s) => s.row.compression === compression);
-    if (group.length === 0) continue;
+    const redisGroup = redisRows.filter((r) => r.row.compression === compression);
+    if (group.length === 0 && redisGroup.length === 0) continue;
     const reference = (role: ThroughputRow['role'], shards: number): Summary | undefined =>
       group.find((s) => s.row.role === role && s.shards === shards);
     lines.push('', `### ${title}`, '');
@@ -447,6 +625,7 @@ function report(
       '',
       `Per-run ${unit}: ${group.map((s) => `${s.row.id} [${s.samples.map((v) => format(counted, v)).join(', ')}]`).join('; ')}.`,
     );
+    if (redisGroup.length > 0) lines.push('', ...redisReport(redisGroup, group));
   }
   for (const warning of warnings) log(warning);
   if (warnings.length > 0) lines.push('', ...warnings.map((w) => `**${w}**`));
@@ -458,6 +637,56 @@ function report(
     const ratio = against.cost / row.cost;
     lines.push(
       `- ${target.label}: **${ratio.toFixed(2)}x** (target >= ${target.min.toFixed(2)}x) ${ratio >= target.min ? 'holds' : 'MISSED'}`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * The Redis rows of one transport, next to the in-process Cluster row (`library`, kind
+ * `cluster`) of the same shard count from the same run.
+ */
+function redisReport(
+  redisRows: readonly { row: ThroughputRow; state: RedisRowState }[],
+  group: readonly Summary[],
+): string[] {
+  const lines = [
+    'Gateway process -> redis-server -> consumer process (same run, same stream): events/s from the first publish to the last delivery; CPU per event of each process from `/proc/<pid>/stat` (user + system, all threads, 10 ms ticks) over the window.',
+    '',
+    '| client | shards | events/s end to end | gateway CPU us/event | consumer CPU us/event | redis-server CPU us/event | all three us/event | in-process Cluster us/event | gateway / in-process | delivered |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const perRun: string[] = [];
+  for (const { row: r, state } of redisRows) {
+    const shards = r.shards ?? 1;
+    if (state.kind !== 'runs' || state.runs.length === 0) {
+      const reason = state.kind === 'runs' ? 'no run' : state.reason;
+      lines.push(`| ${r.label} | ${shards} | ${reason} | | | | | | | |`);
+      continue;
+    }
+    const runs = state.runs;
+    const perEvent = (pick: (m: RedisMeasured) => number): number =>
+      median(runs.map((m) => (pick(m) * 1000) / m.sent));
+    const gatewayUs = perEvent((m) => m.gatewayCpuMs);
+    const consumerUs = perEvent((m) => m.consumerCpuMs);
+    const redisUs = perEvent((m) => m.redisCpuMs);
+    const allUs = perEvent((m) => m.gatewayCpuMs + m.consumerCpuMs + m.redisCpuMs);
+    const inProcess = group.find(
+      (s) => s.row.kind === 'cluster' && s.row.role === 'library' && s.shards === shards,
+    );
+    const lost = runs.reduce((n, m) => n + m.sent + m.shards - m.delivered, 0);
+    const sent = runs.reduce((n, m) => n + m.sent, 0);
+    lines.push(
+      `| ${r.label} | ${shards} | ${count(median(runs.map((m) => m.sent / (m.endToEndMs / 1000))))} | ${gatewayUs.toFixed(2)} | ${consumerUs.toFixed(2)} | ${redisUs.toFixed(2)} | ${allUs.toFixed(2)} | ${inProcess ? `${inProcess.cost.toFixed(2)} (${inProcess.row.id})` : '-'} | ${inProcess ? `${(gatewayUs / inProcess.cost).toFixed(2)}x` : '-'} | ${lost === 0 ? 'all' : `**${lost} of ${sent} lost**`} |`,
+    );
+    perRun.push(
+      `${r.id} [${runs.map((m) => `${Math.round(m.sent / (m.endToEndMs / 1000))} ev/s; ${[m.gatewayCpuMs, m.consumerCpuMs, m.redisCpuMs].map((ms) => ((ms * 1000) / m.sent).toFixed(2)).join(' / ')} us`).join(', ')}]`,
+    );
+  }
+  if (perRun.length > 0) {
+    lines.push(
+      '',
+      `Per-run (events/s; gateway / consumer / redis-server us/event): ${perRun.join('; ')}.`,
     );
   }
   return lines;

@@ -1,6 +1,8 @@
 /**
  * (a) This library's Cluster with a plain listener (or, filtered, a MESSAGE_CREATE
- * subscription); with `metrics`, measured by a GatewayMetrics.
+ * subscription); with `metrics`, measured by a GatewayMetrics. With `events` (the Redis row's
+ * gateway process), it also publishes every dispatch to Redis streams through a
+ * RedisEventPublisher, and notes when the window's first dispatch was handed to it.
  */
 import { Redis } from 'ioredis';
 import {
@@ -10,11 +12,11 @@ import {
   type GatewayEvent,
   type GatewayLogger,
 } from '../../lib/gateway/index.js';
-import { RedisIdentifyQueue } from '../../lib/redis/index.js';
+import { RedisEventPublisher, RedisIdentifyQueue } from '../../lib/redis/index.js';
 import { Registry } from 'prom-client';
 import { GatewayMetrics } from '../../lib/metrics/index.js';
 import type { BenchClient, Probe } from '../client-process.js';
-import { BENCH_INTENTS, END_MARKER, type ClientConfig } from '../common.js';
+import { BENCH_INTENTS, END_MARKER, now, type ClientConfig } from '../common.js';
 
 /** Keeps the debug lines that say which inflate/decode path a shard took. */
 export function pathLogger(probe: Probe): GatewayLogger {
@@ -50,6 +52,22 @@ export function createClient(config: ClientConfig, probe: Probe): BenchClient {
   const filtered = config.filtered;
   const logger = pathLogger(probe);
   const redis = config.redis === undefined ? null : new Redis(config.redis.port, '127.0.0.1');
+  const events = config.events;
+  const publishTo = events === undefined ? null : new Redis(events.port, '127.0.0.1');
+  const publisher =
+    events === undefined || publishTo === null
+      ? undefined
+      : new RedisEventPublisher({
+          redis: publishTo,
+          token: config.token,
+          keyPrefix: events.keyPrefix,
+          eventTypes: 'all',
+          maxLen: events.capacity,
+          bufferSize: events.capacity,
+          processName: 'bench-gateway',
+          logger,
+        });
+  if (publisher !== undefined) probe.path = 'published to Redis streams';
   const cluster = new Cluster(
     {
       ...clusterOptions(config),
@@ -57,6 +75,7 @@ export function createClient(config: ClientConfig, probe: Probe): BenchClient {
     },
     {
       logger,
+      eventSink: publisher,
       queue:
         redis === null
           ? undefined
@@ -79,7 +98,16 @@ export function createClient(config: ClientConfig, probe: Probe): BenchClient {
     )
       probe.onEnd();
   };
-  cluster.addListener(listener);
+  // The Cluster hands each dispatch to its sink just before its listeners: the first listener
+  // call of the window is the moment of the first publish.
+  cluster.addListener(
+    publisher === undefined
+      ? listener
+      : (event) => {
+          if (probe.firstEventAt === 0) probe.firstEventAt = now();
+          listener(event);
+        },
+  );
   if (config.metrics) new GatewayMetrics({ registry: new Registry() }).bind(cluster);
   return {
     start: async () => {
@@ -89,6 +117,7 @@ export function createClient(config: ClientConfig, probe: Probe): BenchClient {
     stop: async () => {
       await cluster.down();
       redis?.disconnect();
+      publishTo?.disconnect();
     },
   };
 }

@@ -68,6 +68,11 @@ export class RedisServer {
     return this.child !== null;
   }
 
+  /** The server's process id while it runs (for reading its CPU time), else `null`. */
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
   /** Starts it again after {@link stop} (same port); does nothing while it runs. */
   async start(): Promise<void> {
     if (this.child !== null) return;
