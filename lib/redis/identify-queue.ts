@@ -21,17 +21,14 @@ import type {
   BudgetExhaustedPolicy,
   IdentifyQueueInsight,
 } from '../gateway/queue/in-memory-queue.js';
-import { fetchGatewayBot } from '../gateway/rest/gateway-bot.js';
 import { botIdFromToken, DEFAULT_KEY_PREFIX, RedisKeys } from './keys.js';
+import { SharedIdentifyBudget, type RedisIdentifyBudget } from './shared-budget.js';
 import {
-  BUDGET_SCRIPT,
   CONFIRM_SCRIPT,
   FENCE_SCRIPT,
   GRANT_SCRIPT,
   LEAVE_SCRIPT,
-  READ_BUDGET_SCRIPT,
   REFUND_SCRIPT,
-  RELEASE_SCRIPT,
 } from './script.js';
 
 /*
@@ -90,17 +87,6 @@ export interface RedisIdentifyQueueOptions {
 }
 
 /** The daily budget as Redis holds it. */
-export interface RedisIdentifyBudget {
-  readonly total: number;
-  readonly remaining: number;
-  /** Clock reading (ms) of the reset, from Redis's own count of the time left. */
-  readonly resetAt: number;
-  /** Grants made from it since it was read from GET /gateway/bot. */
-  readonly granted: number;
-  /** max_concurrency as GET /gateway/bot reported it with this budget. */
-  readonly maxConcurrency: number;
-}
-
 type GrantReply =
   | ['no-state']
   | ['mc-mismatch', number]
@@ -127,10 +113,6 @@ interface Line {
 
 /** Waits while another process reads GET /gateway/bot, and between attempts in a line whose head is due. */
 const POLL_MS = 50;
-/** The lock of the budget read: longer than GET /gateway/bot with its retries takes normally. */
-const REFRESH_LOCK_MS = 30_000;
-/** Shortest budget lifetime: a `reset_after` of 0 must not make every grant read it again. */
-const MIN_BUDGET_TTL_MS = 1_000;
 /** First and longest wait before trying an unreachable Redis again. */
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5_000;
@@ -180,8 +162,6 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
   readonly member: string;
 
   private readonly redis: Redis;
-  private readonly token: Token;
-  private readonly apiUrl: string;
   private readonly clock: Clock;
   private readonly logger: GatewayLogger;
   private readonly policy: BudgetExhaustedPolicy;
@@ -189,14 +169,12 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
   private count: number | undefined;
   private mc: number | undefined;
   private readying: Promise<void> | null = null;
-  private refreshing: Promise<number | false> | null = null;
   private readonly lines = new Map<number, Line>();
   private readonly abort = new AbortController();
+  private readonly budget: SharedIdentifyBudget;
   private closed = false;
   /** Clock reading of the reset while shards wait for it (policy `'wait'`). */
   private resetWaitAt: number | null = null;
-  /** Clock reading of the reset of the last budget seen; `null` before the first. */
-  private knownResetAt: number | null = null;
   private stateSeen = false;
   private unreachableSince: number | null = null;
   private retryMs = RETRY_MIN_MS;
@@ -237,8 +215,6 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
     if (issues.length > 0) throw new ConfigError(issues);
     this.keys = new RedisKeys(prefix, botId as string);
     this.redis = options.redis;
-    this.token = toToken(options.token);
-    this.apiUrl = options.apiUrl ?? DEFAULTS.apiUrl;
     this.count = options.shardCount;
     this.configuredMaxConcurrency = options.maxConcurrency;
     this.windowMs = options.windowMs ?? 5_000;
@@ -248,6 +224,16 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? consoleLogger('warn');
     this.member = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.budget = new SharedIdentifyBudget({
+      redis: this.redis,
+      keys: this.keys,
+      token: toToken(options.token),
+      apiUrl: options.apiUrl ?? DEFAULTS.apiUrl,
+      clock: this.clock,
+      logger: this.logger,
+      member: this.member,
+      signal: this.abort.signal,
+    });
   }
 
   /** The shard count the buckets are kept for, once known. */
@@ -379,19 +365,8 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
   }
 
   /** The budget Redis holds now, or `null` when it holds none (not read yet, or past its reset). */
-  async readBudget(): Promise<RedisIdentifyBudget | null> {
-    const reply = (await READ_BUDGET_SCRIPT.run(this.redis, [this.keys.budget], [])) as number[];
-    if (reply.length < 5) return null;
-    const [total, remaining, resetInMs, granted, maxConcurrency] = reply as [
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-    const resetAt = this.clock.now() + resetInMs;
-    this.knownResetAt = resetAt;
-    return { total, remaining, resetAt, granted, maxConcurrency };
+  readBudget(): Promise<RedisIdentifyBudget | null> {
+    return this.budget.read();
   }
 
   /**
@@ -726,70 +701,8 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
     this.stateSeen = true;
   }
 
-  /**
-   * Reads GET /gateway/bot into Redis, unless another process is at it (returns false: wait
-   * and look again). Returns the max_concurrency Discord reported when this process read it.
-   */
   private refreshBudget(): Promise<number | false> {
-    this.refreshing ??= this.readGatewayBot().finally(() => {
-      this.refreshing = null;
-    });
-    return this.refreshing;
-  }
-
-  private async readGatewayBot(): Promise<number | false> {
-    const locked = await this.redis.set(
-      this.keys.budgetRefresh,
-      this.member,
-      'PX',
-      REFRESH_LOCK_MS,
-      'NX',
-    );
-    if (locked !== 'OK') return false;
-    try {
-      const info = await fetchGatewayBot({
-        apiUrl: this.apiUrl,
-        token: this.token,
-        signal: this.abort.signal,
-        clock: this.clock,
-        logger: this.logger,
-      });
-      const limit = info.sessionStartLimit;
-      const stored = await BUDGET_SCRIPT.run(
-        this.redis,
-        [this.keys.budget],
-        [
-          limit.total,
-          limit.remaining,
-          Math.max(MIN_BUDGET_TTL_MS, limit.resetAfter),
-          limit.maxConcurrency,
-        ],
-      );
-      if (stored === 1) {
-        const lost = this.knownResetAt !== null && this.clock.now() < this.knownResetAt - 1_000;
-        const line =
-          `identify budget read from GET /gateway/bot: ${limit.remaining} of ${limit.total} left, ` +
-          `reset in ${Math.round(limit.resetAfter / 60_000)} min, max_concurrency ${limit.maxConcurrency}`;
-        if (lost) {
-          this.logger.warn(
-            `Redis lost the identify budget before its reset (restarted without persistence?); ${line}`,
-          );
-        } else {
-          this.logger.log(`Identify queue: ${line}`);
-        }
-        this.knownResetAt = this.clock.now() + limit.resetAfter;
-      }
-      if (this.mc !== undefined && limit.maxConcurrency !== this.mc) {
-        this.logger.warn(
-          `GET /gateway/bot reports max_concurrency ${limit.maxConcurrency}, but the bot's processes pace with ${this.mc}`,
-        );
-      }
-      return limit.maxConcurrency;
-    } finally {
-      await RELEASE_SCRIPT.run(this.redis, [this.keys.budgetRefresh], [this.member]).catch(
-        () => undefined,
-      );
-    }
+    return this.budget.refresh(this.mc);
   }
 
   private sleep(ms: number): Promise<void> {

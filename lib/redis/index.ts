@@ -3,9 +3,9 @@
 export {
   DEFAULT_IDENTIFY_MARGIN_MS,
   RedisIdentifyQueue,
-  type RedisIdentifyBudget,
   type RedisIdentifyQueueOptions,
 } from './identify-queue.js';
+export type { RedisIdentifyBudget } from './shared-budget.js';
 export { botIdFromToken, DEFAULT_KEY_PREFIX, RedisKeys, type BotIdentity } from './keys.js';
 export {
   DEFAULT_SESSION_SAVE_INTERVAL_MS,
