@@ -9,10 +9,12 @@ export type CommandKind = 'command' | 'commandForGuild' | 'broadcast' | 'request
 
 /**
  * An answer, as an entry of the consumer's reply stream: `id` (the request's), `kind` and
- * `body` (JSON). `'chunk'` carries one GUILD_MEMBERS_CHUNK; `'ok'` ends a request; `'error'`
- * ends it with a {@link SerializedError}.
+ * `body` (JSON). `'accepted'` comes first, as soon as the gateway process read the command:
+ * from then on the command waits in that process as it would in an in-process Cluster (behind
+ * the send and presence limits, for as long as they need). `'chunk'` carries one
+ * GUILD_MEMBERS_CHUNK; `'ok'` ends a request; `'error'` ends it with a {@link SerializedError}.
  */
-export type ReplyKind = 'ok' | 'error' | 'chunk';
+export type ReplyKind = 'accepted' | 'ok' | 'error' | 'chunk';
 
 /** An error as it crosses Redis. */
 export interface SerializedError {

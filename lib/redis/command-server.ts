@@ -21,8 +21,9 @@ interface CommandServerDeps {
 
 /**
  * Runs the commands consumers send to this gateway process (see `RedisEventConsumer`): reads
- * the process's command stream on a connection of its own (blocking reads), runs each command
- * on the Cluster in stream order, answers on the sender's reply stream and deletes the command.
+ * the process's command stream on a connection of its own (blocking reads), answers
+ * `'accepted'` on the sender's reply stream, runs each command on the Cluster in stream order,
+ * answers its outcome and deletes the command.
  * Commands left from before a restart under the same process name are run, unless expired.
  */
 export class CommandServer {
@@ -117,6 +118,7 @@ export class CommandServer {
           this.deps.logger.warn(`Cannot answer a ${f.kind} command: ${describeError(error)}`),
         );
     };
+    answer('accepted', null);
     let args: Record<string, unknown>;
     try {
       args = JSON.parse(f.args ?? '{}') as Record<string, unknown>;

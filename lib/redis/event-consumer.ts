@@ -42,7 +42,12 @@ export interface RedisEventConsumerOptions extends BotIdentity {
   readonly claimIdleMs?: number;
   /** Entries read per shard at a time. Default 100. */
   readonly batchSize?: number;
-  /** How long a command waits for a gateway process to own its shard, and then for its answer. Default 10_000. */
+  /**
+   * How long a command waits for a gateway process to own its shard (then ShardNotOwnedError),
+   * and then for that process to accept it (then GatewayTimeoutError; the process drops it
+   * unsent), ms. Once accepted, a command waits behind the process's limits as long as they
+   * need, while the process keeps reporting. Default 10_000.
+   */
   readonly commandTimeoutMs?: number;
   readonly logger?: GatewayLogger;
 }
@@ -731,6 +736,12 @@ export class RedisEventConsumer {
     }
   }
 
+  /** Whether gateway process `process` reported within the last three lease periods. */
+  private reported(process: string): boolean {
+    const fresh = Date.now() - 3 * this.leaseMs;
+    return this.reports.some((r) => r.process === process && r.reportedAt >= fresh);
+  }
+
   private owner(shardId: number): string | undefined {
     let best: GatewayProcessReport | undefined;
     const fresh = Date.now() - 3 * this.leaseMs;
@@ -748,26 +759,46 @@ export class RedisEventConsumer {
     onChunk?: (chunk: unknown) => void,
   ): Promise<void> {
     const id = randomBytes(8).toString('hex');
+    const sentAt = Date.now();
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
+      let accepted = false;
+      const giveUp = (error: Error) => {
+        this.pending.delete(id);
+        reject(error);
+      };
+      // Before 'accepted', silence for commandTimeoutMs fails the command (the process drops it
+      // unread once expired). After it, the command may wait behind the process's limits for
+      // as long as they need, like an in-process one, while the process keeps reporting.
       const arm = () => {
         clearTimeout(timer);
         timer = setTimeout(() => {
-          this.pending.delete(id);
-          reject(
-            new GatewayTimeoutError(
-              `the answer of gateway process ${process} to ${kind}`,
-              this.commandTimeoutMs,
-            ),
-          );
+          if (!accepted) {
+            giveUp(
+              new GatewayTimeoutError(
+                `the answer of gateway process ${process} to ${kind}`,
+                this.commandTimeoutMs,
+              ),
+            );
+          } else if (this.reported(process)) {
+            arm();
+          } else {
+            giveUp(
+              new GatewayTimeoutError(
+                `the outcome of ${kind} from gateway process ${process}, which accepted it and then stopped reporting`,
+                Date.now() - sentAt,
+              ),
+            );
+          }
         }, this.commandTimeoutMs);
       };
       this.pending.set(id, {
         process,
         onReply: (replyKind, body) => {
-          if (replyKind === 'chunk') {
+          if (replyKind === 'accepted' || replyKind === 'chunk') {
+            accepted = true;
             arm();
-            onChunk?.(body);
+            if (replyKind === 'chunk') onChunk?.(body);
             return;
           }
           clearTimeout(timer);

@@ -231,6 +231,67 @@ describeWithRedis(
       ).toBe(true);
     });
 
+    it('a command that waits behind the presence limit longer than commandTimeoutMs is accepted by the gateway process and resolves once sent, not a timeout', async () => {
+      await gateway.stop();
+      // The presence limit scaled down: 5 per 2 s, so the 6th to 8th updates wait about 2 s,
+      // twice the consumer's commandTimeoutMs.
+      gateway = await FakeGateway.start({
+        shards: 2,
+        presenceLimit: { limit: 5, windowMs: 2_000 },
+      });
+      const publisher = new RedisEventPublisher({
+        redis: server.client(),
+        token: FakeGateway.defaultToken,
+        keyPrefix: prefix,
+        eventTypes: [EventType.MessageCreate],
+        reportIntervalMs: 200,
+      });
+      const cluster = new Cluster(
+        {
+          token: FakeGateway.defaultToken,
+          intents: ['Guilds'],
+          gatewayUrl: gateway.url,
+          apiUrl: gateway.apiUrl,
+          shards: { from: 0, to: 1, shardCount: 2 },
+          limits: { presenceWindowMs: 2_000, presenceMarginMs: 100 },
+        },
+        { eventSink: publisher, logger: recordingLogger() },
+      );
+      clusters.push(cluster);
+      await cluster.up();
+      const consumer = new RedisEventConsumer({
+        redis: server.client(),
+        token: FakeGateway.defaultToken,
+        keyPrefix: prefix,
+        group: 'slow-commands',
+        shardCount: 2,
+        leaseMs: 1_500,
+        commandTimeoutMs: 1_000,
+      });
+      consumers.push(consumer);
+      await consumer.up();
+
+      const started = Date.now();
+      const statuses = ['idle', 'dnd', 'online', 'idle', 'dnd', 'online', 'idle', 'dnd'];
+      const outcomes = await Promise.allSettled(
+        statuses.map((status) =>
+          consumer.command(0, { op: 3, d: { since: null, activities: [], status, afk: false } }),
+        ),
+      );
+      expect(outcomes.filter((o) => o.status === 'rejected')).toEqual([]);
+      // The last three waited for the next window: longer than the timeout, and they were sent.
+      expect(Date.now() - started).toBeGreaterThan(1_000);
+      const connection = gateway.record.connections.find(
+        (c) => c.shardId === 0 && c.closedAt === null,
+      )!;
+      expect(
+        connection.received
+          .filter((p) => p.op === 3)
+          .map((p) => (p.d as { status: string }).status),
+      ).toEqual(statuses);
+      expect(gateway.record.violations).toEqual([]);
+    });
+
     it('commands from a consumer: commandForGuild reaches the owning shard connection, requestGuildMembers resolves with every chunk, a gateway error comes back typed, and a shard no process owns fails with ShardNotOwnedError after the timeout', async () => {
       await gateway.stop();
       gateway = await FakeGateway.start({ shards: 2, memberChunks: { count: 3 } });
