@@ -22,7 +22,10 @@ export interface BenchOptions {
    * `idle`, `startup`); everything when absent.
    */
   readonly only: readonly string[] | null;
-  /** `--profile ID`: writes a `node --cpu-prof` profile of that row to `bench-profiles/`. */
+  /**
+   * `--profile ID`: writes a `node --cpu-prof` profile of that row to `bench-profiles/` (of a
+   * Redis row, `r-*`: one of its gateway process and one of its consumer process).
+   */
   readonly profile: string | null;
   /**
    * `--instructions`: counts instructions under callgrind instead of CPU time (see run.ts).
