@@ -59,8 +59,27 @@ function say(name: string, message: string): void {
   console.log(`[${name}] ${message}`);
 }
 
-async function runGateway(role: Role): Promise<() => Promise<void>> {
+/**
+ * The process's Redis client. Its errors while Redis is down are logged once per outage (the
+ * library's parts log what they do about it); without a listener ioredis prints each one.
+ */
+function connectRedis(role: Role): Redis {
   const redis = new Redis(role.redisPort, '127.0.0.1');
+  let down = false;
+  redis.on('error', (error: Error) => {
+    if (down) return;
+    down = true;
+    say(role.name, `Redis unreachable (${error.message}); retrying`);
+  });
+  redis.on('ready', () => {
+    if (down) say(role.name, 'Redis reachable again');
+    down = false;
+  });
+  return redis;
+}
+
+async function runGateway(role: Role): Promise<() => Promise<void>> {
+  const redis = connectRedis(role);
   const token = FakeGateway.defaultToken;
   const logger = consoleLogger('warn');
   const publisher = new RedisEventPublisher({
@@ -113,7 +132,7 @@ async function runGateway(role: Role): Promise<() => Promise<void>> {
 }
 
 async function runConsumer(role: Role): Promise<() => Promise<void>> {
-  const redis = new Redis(role.redisPort, '127.0.0.1');
+  const redis = connectRedis(role);
   const source = new RedisEventConsumer({
     redis,
     token: FakeGateway.defaultToken,
@@ -175,7 +194,7 @@ async function orchestrate(): Promise<void> {
     memberChunks: { count: 2 },
   });
   say('demo', `FakeGateway on ${gateway.url}; redis-server on port ${redis.port}`);
-  const children: ChildProcess[] = [];
+  const children: { role: Role['role']; process: ChildProcess }[] = [];
   const start = (role: Omit<Role, 'redisPort' | 'gatewayUrl' | 'apiUrl'>): void => {
     const full: Role = {
       ...role,
@@ -183,9 +202,10 @@ async function orchestrate(): Promise<void> {
       gatewayUrl: gateway.url,
       apiUrl: gateway.apiUrl,
     };
-    children.push(
-      fork(fileURLToPath(import.meta.url), [JSON.stringify(full)], { stdio: 'inherit' }),
-    );
+    children.push({
+      role: role.role,
+      process: fork(fileURLToPath(import.meta.url), [JSON.stringify(full)], { stdio: 'inherit' }),
+    });
   };
   start({ role: 'gateway', name: 'gateway-0', bucket: 0 });
   start({ role: 'gateway', name: 'gateway-1', bucket: 1 });
@@ -201,15 +221,22 @@ async function orchestrate(): Promise<void> {
     });
   });
   say('demo', `stopping; the FakeGateway generated ${traffic.generated} dispatches`);
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
+  // Consumers first: a consumer still handling an event may be waiting on a gateway process
+  // for a command's outcome; with the gateways gone it would wait for nothing.
+  const stopChildren = (role: Role['role']) =>
+    Promise.all(
+      children
+        .filter((child) => child.role === role)
+        .map(
+          ({ process: child }) =>
+            new Promise<void>((resolve) => {
+              child.once('exit', () => resolve());
+              child.kill('SIGTERM');
+            }),
+        ),
+    );
+  await stopChildren('consumer');
+  await stopChildren('gateway');
   await gateway.stop();
   await redis.stop();
 }
