@@ -165,6 +165,8 @@ export class RedisEventConsumer {
   private tickTimer: NodeJS.Timeout | undefined;
   private readLoop: Promise<void> | null = null;
   private replyLoop: Promise<void> | null = null;
+  /** Reading the reply stream: from up() until the last batch's handlers finished in down(). */
+  private replying = false;
   private reports: GatewayProcessReport[] = [];
   private verdict: GatewayHealthVerdict | null = null;
   private warnedTypes = false;
@@ -301,6 +303,7 @@ export class RedisEventConsumer {
     await this.tick();
     this.tickTimer = setInterval(() => void this.tick(), Math.floor(this.leaseMs / 3));
     this.readLoop = this.read();
+    this.replying = true;
     this.replyLoop = this.readReplies();
     this.logger.log(
       `Consumer ${this.consumerName} of group ${this.group} joined; it reads shards ${this.shardIds.join(', ') || 'none yet'} of ${this.shardCount}`,
@@ -313,8 +316,11 @@ export class RedisEventConsumer {
     this.running = false;
     clearInterval(this.tickTimer);
     this.reader.disconnect();
-    this.replyReader.disconnect();
+    // Replies keep coming until the batch in hand is done: its handlers may be waiting for
+    // the outcome of a command they sent.
     await this.readLoop;
+    this.replying = false;
+    this.replyReader.disconnect();
     await this.replyLoop;
     await Promise.all(
       [...this.held.values()].map((shard) =>
@@ -840,7 +846,7 @@ export class RedisEventConsumer {
   private async readReplies(): Promise<void> {
     let last = '0';
     const key = this.keys.replies(this.consumerName);
-    while (this.running) {
+    while (this.replying) {
       try {
         const reply = (await this.replyReader.xread(
           'BLOCK',
@@ -865,7 +871,7 @@ export class RedisEventConsumer {
           }
         }
       } catch {
-        if (!this.running) return;
+        if (!this.replying) return;
         await sleep(250);
       }
     }
