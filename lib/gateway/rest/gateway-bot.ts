@@ -101,7 +101,7 @@ export async function fetchGatewayBot(options: FetchGatewayBotOptions): Promise<
       answer = {
         failure: timeout.signal.aborted
           ? `no answer within ${requestTimeoutMs} ms`
-          : describeNetworkError(error),
+          : `${describeNetworkError(error)} reaching ${hostOf(url)}`,
       };
     } finally {
       clock.clearTimeout(timer);
@@ -133,6 +133,11 @@ export async function fetchGatewayBot(options: FetchGatewayBotOptions): Promise<
     }
     return parseGatewayBot(body);
   }
+}
+
+/** The host a network failure names (never the user info a URL may carry). */
+function hostOf(url: string): string {
+  return URL.canParse(url) ? new URL(url).host : 'the API URL';
 }
 
 /** Whether an answer is worth a retry, and after how long: 429, 5xx and network failures. */

@@ -169,6 +169,8 @@ describe('fetchGatewayBot (docs/protocol.md section 12)', () => {
     expect(error).toBeInstanceOf(HttpError);
     expect(error.status).toBe(0);
     expect(error.message).toContain('ECONNREFUSED');
+    // The host it could not reach, so that a wrong apiUrl shows in the message.
+    expect(error.message).toContain(`reaching ${new URL(apiUrl).host}`);
     expect(inspect(error, { depth: 5 })).not.toContain(TOKEN);
     server = createServer().listen(0);
   });
