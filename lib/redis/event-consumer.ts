@@ -24,7 +24,7 @@ import {
 } from './command-protocol.js';
 import type { GatewayProcessReport } from './event-publisher.js';
 import { RedisKeys, type BotIdentity } from './keys.js';
-import { RedisScript } from './script.js';
+import { ShardLeases, type HeldShard } from './shard-leases.js';
 
 /** Options of {@link RedisEventConsumer}. Times in ms. */
 export interface RedisEventConsumerOptions extends BotIdentity {
@@ -55,54 +55,10 @@ export interface RedisEventConsumerOptions extends BotIdentity {
 /** A listener of the consumer: its promise is awaited before the entry is acknowledged. */
 export type ConsumerListener = (event: GatewayEvent) => unknown;
 
-interface HeldShard {
-  readonly id: number;
-  readonly key: string;
-  /** Reclaim the idle entries other consumers left pending (set each lease round). */
-  reclaim: boolean;
-  /** Run this consumer's own pending entries first (set when the lease is taken). */
-  runOwnPending: boolean;
-  /** The lease is to be given up after the current batch. */
-  release: boolean;
-}
-
 interface Pending {
   readonly process: string;
   readonly onReply: (kind: string, body: unknown) => void;
 }
-
-/** KEYS: consumers. ARGV: name, lease (ms). Registers the consumer; returns the group's live consumers. */
-const JOIN_SCRIPT = new RedisScript(
-  'consumerJoin',
-  `
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-return redis.call('ZCARD', KEYS[1])
-`,
-);
-
-/** KEYS: lease. ARGV: name, lease (ms). Renews a lease this consumer holds: 1, else 0. */
-const RENEW_SCRIPT = new RedisScript(
-  'leaseRenew',
-  `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-`,
-);
-
-/** KEYS: lease. ARGV: name. Gives up a lease this consumer holds. */
-const RELEASE_SCRIPT = new RedisScript(
-  'leaseRelease',
-  `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`,
-);
 
 type StreamReply = [string, [string, string[]][]][];
 
@@ -118,8 +74,11 @@ type StreamReply = [string, [string, string[]][]][];
  *   a Redis restart (NOGROUP) is created again.
  * - **Shards.** Within a group each shard stream is read by one consumer at a time, under a
  *   lease (`SET NX PX`, renewed every third of `leaseMs`): per-shard, hence per-guild, order
- *   is kept. Each consumer takes at most its share (`ceil(shards / live consumers)`) and gives
- *   back what exceeds it after its current batch, so the shards spread as consumers come and go.
+ *   is kept. The shards spread fairly over the group's live consumers (see `ShardLeases`):
+ *   each holds `floor` or `ceil` of shards / consumers, none idle while another holds more.
+ *   A consumer over its share hands a shard over at an entry boundary (the entry in hand
+ *   finished and acknowledged); the next holder first runs the entries it left pending.
+ *   Each change is logged: `Consumer <name> of group <group> reads shards <ids> of <count>`.
  * - **Acknowledgement.** An entry is acknowledged (XACK) after every handler of it finished,
  *   async ones included; a handler that throws is logged by the module and still counts as
  *   finished. Entries of one shard run one after another; shards run side by side.
@@ -158,7 +117,7 @@ export class RedisEventConsumer {
   private readonly reader: Redis;
   private readonly replyReader: Redis;
   private readonly logger: GatewayLogger;
-  private readonly held = new Map<number, HeldShard>();
+  private readonly leases: ShardLeases;
   private listeners: ConsumerListener[] = [];
   private subscriptions: { types: ReadonlySet<string> | null; listener: ConsumerListener }[] = [];
   private running = false;
@@ -173,6 +132,8 @@ export class RedisEventConsumer {
   private readonly pending = new Map<string, Pending>();
   private readonly ready: { promise: Promise<void>; resolve: () => void };
   private readFailing = false;
+  /** The shards last logged as read, for logging each change once. */
+  private holding = '';
   /** Last entry id handled per shard. */
   private readonly lastHandled = new Map<number, string>();
   /** Shards whose group was created again (Redis lost it): the next entry is checked for a gap. */
@@ -218,6 +179,16 @@ export class RedisEventConsumer {
     this.batchSize = options.batchSize ?? 100;
     this.commandTimeoutMs = options.commandTimeoutMs ?? 10_000;
     this.logger = options.logger ?? silentLogger;
+    this.leases = new ShardLeases({
+      redis: this.redis,
+      keys: this.keys,
+      shardCount: this.shardCount,
+      group: this.group,
+      consumerName: this.consumerName,
+      leaseMs: this.leaseMs,
+      batchSize: this.batchSize,
+      logger: this.logger,
+    });
     this.reader = this.redis.duplicate({ maxRetriesPerRequest: null });
     this.replyReader = this.redis.duplicate({ maxRetriesPerRequest: null });
     for (const client of [this.reader, this.replyReader]) client.on('error', () => undefined);
@@ -230,7 +201,7 @@ export class RedisEventConsumer {
 
   /** The shards whose streams this consumer reads now, ascending. */
   get shardIds(): number[] {
-    return [...this.held.keys()].sort((a, b) => a - b);
+    return [...this.leases.held.keys()].sort((a, b) => a - b);
   }
 
   /** Calls `listener` with every event this consumer takes; its promise is awaited before the XACK. */
@@ -305,9 +276,6 @@ export class RedisEventConsumer {
     this.readLoop = this.read();
     this.replying = true;
     this.replyLoop = this.readReplies();
-    this.logger.log(
-      `Consumer ${this.consumerName} of group ${this.group} joined; it reads shards ${this.shardIds.join(', ') || 'none yet'} of ${this.shardCount}`,
-    );
   }
 
   /** Stops reading, lets the handlers of the current batch finish (and their entries be acknowledged), then gives back the leases. */
@@ -322,17 +290,7 @@ export class RedisEventConsumer {
     this.replying = false;
     this.replyReader.disconnect();
     await this.replyLoop;
-    await Promise.all(
-      [...this.held.values()].map((shard) =>
-        RELEASE_SCRIPT.run(this.redis, [this.leaseKey(shard.id)], [this.consumerName]).catch(
-          () => undefined,
-        ),
-      ),
-    );
-    this.held.clear();
-    await this.redis
-      .zrem(this.keys.consumers(this.shardCount, this.group), this.consumerName)
-      .catch(() => undefined);
+    await this.leases.releaseAll();
     for (const [id, pending] of this.pending) {
       this.pending.delete(id);
       pending.onReply('error', {
@@ -401,10 +359,6 @@ export class RedisEventConsumer {
 
   // ---- shards, leases, reading ------------------------------------------------------------
 
-  private leaseKey(shardId: number): string {
-    return this.keys.lease(this.shardCount, this.group, shardId);
-  }
-
   private async createGroup(shardId: number): Promise<void> {
     try {
       await this.redis.xgroup(
@@ -419,34 +373,18 @@ export class RedisEventConsumer {
     }
   }
 
-  /** One lease round: registration, renewals, share, new leases; then the gateway reports. */
+  /** One lease round ({@link ShardLeases.round}); then the gateway reports. */
   private async tick(): Promise<void> {
     if (!this.running) return;
     try {
-      const live = Number(
-        await JOIN_SCRIPT.run(
-          this.redis,
-          [this.keys.consumers(this.shardCount, this.group)],
-          [this.consumerName, this.leaseMs],
-        ),
-      );
-      for (const shard of [...this.held.values()]) {
-        const kept = await RENEW_SCRIPT.run(
-          this.redis,
-          [this.leaseKey(shard.id)],
-          [this.consumerName, this.leaseMs],
+      await this.leases.round();
+      const holding = this.shardIds.join(', ');
+      if (holding !== this.holding) {
+        this.holding = holding;
+        this.logger.log(
+          `Consumer ${this.consumerName} of group ${this.group} reads shards ${holding || 'none'} of ${this.shardCount}`,
         );
-        if (kept === 0) {
-          this.held.delete(shard.id);
-          this.logger.warn(`Consumer ${this.consumerName} lost its lease of shard ${shard.id}`);
-        } else {
-          shard.reclaim = true;
-        }
       }
-      const share = Math.ceil(this.shardCount / Math.max(1, live));
-      const keep = [...this.held.values()].filter((s) => !s.release);
-      for (const shard of keep.slice(share)) shard.release = true;
-      if (keep.length < share) await this.acquire(share - keep.length);
       if (this.readFailing) {
         this.readFailing = false;
         this.logger.log(`Consumer ${this.consumerName} reaches Redis again`);
@@ -462,37 +400,11 @@ export class RedisEventConsumer {
     await this.readReports().catch(() => undefined);
   }
 
-  private async acquire(wanted: number): Promise<void> {
-    // Start at a point of the consumer's own, so consumers starting together try different shards first.
-    const start = [...this.consumerName].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7);
-    for (let i = 0; i < this.shardCount && wanted > 0; i++) {
-      const id = (start + i) % this.shardCount;
-      if (this.held.has(id)) continue;
-      const taken = await this.redis.set(
-        this.leaseKey(id),
-        this.consumerName,
-        'PX',
-        this.leaseMs,
-        'NX',
-      );
-      if (taken !== 'OK') continue;
-      this.held.set(id, {
-        id,
-        key: this.keys.events(this.shardCount, id),
-        reclaim: true,
-        runOwnPending: true,
-        release: false,
-      });
-      wanted--;
-      this.logger.debug(`Consumer ${this.consumerName} took shard ${id}`);
-    }
-  }
-
   private async read(): Promise<void> {
     while (this.running) {
       try {
         await this.releaseDue();
-        const shards = [...this.held.values()];
+        const shards = [...this.leases.held.values()];
         if (shards.length === 0) {
           await sleep(100);
           continue;
@@ -519,8 +431,8 @@ export class RedisEventConsumer {
           this.logger.warn(
             `Group ${this.group} is missing in Redis (restarted without persistence?); creating it again`,
           );
-          for (const id of this.held.keys()) this.gapCheck.add(id);
-          await Promise.all([...this.held.keys()].map((id) => this.createGroup(id))).catch(
+          for (const id of this.leases.held.keys()) this.gapCheck.add(id);
+          await Promise.all([...this.leases.held.keys()].map((id) => this.createGroup(id))).catch(
             () => undefined,
           );
           continue;
@@ -561,14 +473,14 @@ export class RedisEventConsumer {
           this.logger.log(
             `Consumer ${this.consumerName} reclaimed ${live.length} pending entr${live.length === 1 ? 'y' : 'ies'} of shard ${shard.id}`,
           );
-          await this.runShard(shard.id, shard.key, live);
+          await this.runShard(shard, live);
         }
-      } while (cursor !== '0-0' && this.running);
+      } while (cursor !== '0-0' && this.running && this.holds(shard));
     }
     if (!shard.runOwnPending) return;
     shard.runOwnPending = false;
     let after = '0';
-    while (this.running) {
+    while (this.running && this.holds(shard)) {
       const reply = (await this.redis.xreadgroup(
         'GROUP',
         this.group,
@@ -581,7 +493,7 @@ export class RedisEventConsumer {
       )) as StreamReply | null;
       const entries = reply?.[0]?.[1] ?? [];
       if (entries.length === 0) return;
-      await this.runShard(shard.id, shard.key, entries);
+      await this.runShard(shard, entries);
       after = entries[entries.length - 1]![0];
     }
   }
@@ -589,23 +501,31 @@ export class RedisEventConsumer {
   private async runBatch(reply: StreamReply): Promise<void> {
     await Promise.all(
       reply.map(([key, entries]) => {
-        const id = Number(key.slice(key.lastIndexOf(':') + 1));
-        return this.runShard(id, key, entries);
+        const shard = this.leases.held.get(Number(key.slice(key.lastIndexOf(':') + 1)));
+        return shard === undefined ? undefined : this.runShard(shard, entries);
       }),
     );
   }
 
-  private async runShard(
-    shardId: number,
-    key: string,
-    entries: [string, string[]][],
-  ): Promise<void> {
+  /** Whether `shard` is still this consumer's and not being handed over. */
+  private holds(shard: HeldShard): boolean {
+    return this.leases.held.get(shard.id) === shard && !shard.release;
+  }
+
+  /**
+   * Runs `entries` of `shard` one after another, each acknowledged once handled. Stops at an
+   * entry boundary when the shard is to be handed over (then hands it over) or was lost: what
+   * is left stays pending for the next holder.
+   */
+  private async runShard(shard: HeldShard, entries: [string, string[]][]): Promise<void> {
     for (const [entryId, fields] of entries) {
-      if (this.gapCheck.delete(shardId)) this.checkGap(shardId, entryId);
-      this.lastHandled.set(shardId, entryId);
-      await this.handle(shardId, entryId, fields);
-      void this.redis.xack(key, this.group, entryId).catch(() => undefined);
+      if (!this.holds(shard)) break;
+      if (this.gapCheck.delete(shard.id)) this.checkGap(shard.id, entryId);
+      this.lastHandled.set(shard.id, entryId);
+      await this.handle(shard.id, entryId, fields);
+      void this.redis.xack(shard.key, this.group, entryId).catch(() => undefined);
     }
+    if (shard.release) await this.leases.handOver(shard);
   }
 
   private checkGap(shardId: number, entryId: string): void {
@@ -667,12 +587,10 @@ export class RedisEventConsumer {
     );
   }
 
+  /** Hands over the shards marked while none of their entries was running. */
   private async releaseDue(): Promise<void> {
-    for (const shard of [...this.held.values()]) {
-      if (!shard.release) continue;
-      this.held.delete(shard.id);
-      await RELEASE_SCRIPT.run(this.redis, [this.leaseKey(shard.id)], [this.consumerName]);
-      this.logger.debug(`Consumer ${this.consumerName} gave back shard ${shard.id}`);
+    for (const shard of [...this.leases.held.values()]) {
+      if (shard.release) await this.leases.handOver(shard);
     }
   }
 

@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { jest } from '@jest/globals';
 import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,7 @@ import {
 import { RedisEventConsumer, RedisKeys, type GatewayProcessReport } from '../../lib/redis/index.js';
 import { FakeGateway, FakeGatewayProcess } from '../../lib/testing/index.js';
 import { describeWithRedis, uniquePrefix, type TestRedis } from '../support/redis-server.js';
-import type { ConsumerProcessConfig, ConsumerProcessReport } from './support/consumer-process.js';
+import { ConsumerChild } from './support/consumer-child.js';
 import { GatewayChild } from './support/gateway-child.js';
 import { recordEvent, recordKey, type RecordTarget } from './support/record-event.js';
 
@@ -31,43 +30,6 @@ const SHARDS = 4;
 const GUILDS = Array.from({ length: 2 * SHARDS }, (_, k) => String(BigInt(1_000 + k) << 22n));
 
 jest.setTimeout(240_000);
-
-class ConsumerChild {
-  readonly reports: ConsumerProcessReport[] = [];
-  private readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-
-  constructor(readonly config: ConsumerProcessConfig) {
-    const { NODE_OPTIONS: _ignored, ...env } = process.env;
-    this.child = fork('test/redis/support/consumer-process.ts', [JSON.stringify(config)], {
-      execArgv: ['--import', 'tsx'],
-      env,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.child.on('message', (report: ConsumerProcessReport) => this.reports.push(report));
-    this.exited = new Promise((resolve) => this.child.once('exit', resolve));
-  }
-
-  logs(level: 'log' | 'warn' | 'error'): string[] {
-    return this.reports.flatMap((r) => (r.type === 'log' && r.level === level ? [r.message] : []));
-  }
-
-  async ready(): Promise<void> {
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      const done = this.reports.find((r) => r.type === 'ready' || r.type === 'failed');
-      if (done?.type === 'ready') return;
-      if (done?.type === 'failed') throw new Error(`consumer failed: ${done.message}`);
-      await sleep(50);
-    }
-    throw new Error('consumer not ready within 60 s');
-  }
-
-  async kill(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-    await this.exited;
-  }
-}
 
 /** A Nest app in consumer mode whose @OnGatewayEvent handler records what it handles. */
 async function consumerApp(
@@ -225,10 +187,16 @@ describeWithRedis(
       const a = await Promise.all([startApp('A', 'a1'), startApp('A', 'a2'), startApp('A', 'a3')]);
       const b = await startApp('B', 'b1');
       await Promise.all([...a, b].map(({ source }) => source.waitUntilReady()));
-      await sleep(2_000);
+      const redis = server.client();
+      await waitHolders(
+        redis,
+        'A',
+        (holders) =>
+          holders.every((h) => h !== null) &&
+          countsOf(holders, ['a1', 'a2', 'a3']).every((n) => n > 0),
+      );
       const total = 400;
       await send(0, total);
-      const redis = server.client();
       await waitRecorded(redis, 'A', total);
       await waitRecorded(redis, 'B', total);
       await sleep(500);
@@ -244,18 +212,87 @@ describeWithRedis(
           expect(pending[0]).toBe(0);
         }
       }
-      // Group A's shards are spread over its three consumers (at most ceil(4/3) = 2 each).
-      const holders = await Promise.all(
-        Array.from({ length: SHARDS }, (_, id) => redis.get(keys().lease(SHARDS, 'A', id))),
-      );
-      const perConsumer = new Map<string, number>();
-      for (const holder of holders)
-        perConsumer.set(holder as string, (perConsumer.get(holder as string) ?? 0) + 1);
-      expect(Math.max(...perConsumer.values())).toBeLessThanOrEqual(2);
-      expect(perConsumer.size).toBeGreaterThanOrEqual(2);
+      // Group A's shards are spread fairly over its three consumers: 1 or 2 each, none idle.
+      const holders = await leaseHolders(redis, 'A');
+      expect(countsOf(holders, ['a1', 'a2', 'a3']).sort()).toEqual([1, 1, 2]);
       const handledBy = new Set(Object.values(await redis.hgetall(record('A', 'recorded'))));
-      expect(handledBy.size).toBeGreaterThanOrEqual(2);
+      expect(handledBy).toEqual(new Set(['a1', 'a2', 'a3']));
       for (const consumer of [...a, b]) expect(consumer.logs).toEqual([]);
+    });
+
+    /** The holder of each shard's lease in `group`, by shard id. */
+    const leaseHolders = (redis: Redis, group: string) =>
+      Promise.all(
+        Array.from({ length: SHARDS }, (_, id) => redis.get(keys().lease(SHARDS, group, id))),
+      );
+
+    /** Waits until `check` accepts the lease holders; returns them (throws with the last seen after 20 s). */
+    async function waitHolders(
+      redis: Redis,
+      group: string,
+      check: (holders: (string | null)[]) => boolean,
+    ): Promise<(string | null)[]> {
+      const deadline = Date.now() + 20_000;
+      let holders = await leaseHolders(redis, group);
+      while (!check(holders)) {
+        if (Date.now() > deadline)
+          throw new Error(`leases of group ${group}: ${holders.join(', ')}`);
+        await sleep(100);
+        holders = await leaseHolders(redis, group);
+      }
+      return holders;
+    }
+
+    const countsOf = (holders: (string | null)[], names: string[]) =>
+      names.map((name) => holders.filter((h) => h === name).length);
+
+    it('spreads 4 shards fairly over 3 consumers (1 or 2 each, none idle); a 4th joining gets one, handed over at an entry boundary with per-guild order kept and nothing run twice', async () => {
+      await startGatewayProcess();
+      const names = ['a1', 'a2', 'a3'];
+      const first = names.map((name) => startConsumer('A', name, 5));
+      await Promise.all(first.map((c) => c.ready()));
+      const redis = server.client();
+      const spread = await waitHolders(
+        redis,
+        'A',
+        (holders) =>
+          countsOf(holders, names).every((n) => n === 1 || n === 2) &&
+          holders.every((h) => h !== null),
+      );
+      // The spread holds: a second look one lease later finds the same holders.
+      await sleep(1_500);
+      expect(await leaseHolders(redis, 'A')).toEqual(spread);
+      // a4 joins while the dispatches flow; more follow once it holds its shard.
+      const total = 500;
+      const sending = send(0, 300, 8);
+      const fourth = startConsumer('A', 'a4', 5);
+      await fourth.ready();
+      await waitHolders(redis, 'A', (holders) =>
+        countsOf(holders, [...names, 'a4']).every((n) => n === 1),
+      );
+      await sending;
+      await send(300, total - 300, 2);
+      await waitRecorded(redis, 'A', total);
+      await expectOrderPerGuild(redis, 'A', total);
+      // A clean hand-over: every entry ran once, and nothing is left pending.
+      const calls = await redis.lrange(record('A', 'calls'), 0, -1);
+      expect(calls).toHaveLength(total);
+      for (let shardId = 0; shardId < SHARDS; shardId++) {
+        const pending = (await redis.xpending(keys().events(SHARDS, shardId), 'A')) as [number];
+        expect(pending[0]).toBe(0);
+      }
+      // a4's shard changed hands: its entries were recorded by a former holder, then by a4.
+      const taken = (await leaseHolders(redis, 'A')).indexOf('a4');
+      const recordedBy = Object.entries(await redis.hgetall(record('A', 'recorded')))
+        .filter(([id]) => id.startsWith(`${taken}:`))
+        .map(([, name]) => name);
+      expect(recordedBy).toContain('a4');
+      expect(recordedBy.some((name) => name !== 'a4')).toBe(true);
+      // a4 says which shard it reads.
+      expect(fourth.logs('log')).toContainEqual(
+        expect.stringMatching(/^Consumer a4 of group A reads shards \d of 4$/),
+      );
+      for (const consumer of [...first, fourth]) expect(consumer.logs('error')).toEqual([]);
     });
 
     it('a consumer SIGKILLed mid-stream loses nothing: its pending entries are reclaimed and its shards move to the other consumer', async () => {
