@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { ClusterHealthOptions, GatewayHealthVerdict } from '../gateway/index.js';
 import { ClusterService } from '../nest/cluster.service.js';
@@ -37,8 +37,8 @@ type VerdictDetails = {
 @Injectable()
 export class GatewayHealthIndicator {
   constructor(
-    private readonly indicators: HealthIndicatorService,
-    private readonly cluster: ClusterService,
+    @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
+    @Inject(ClusterService) private readonly cluster: ClusterService,
   ) {}
 
   /** Readiness: `up` or `degraded` per the verdict, else `down`. */

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   EXCEPTION_FILTERS_METADATA,
   GUARDS_METADATA,
@@ -23,7 +23,7 @@ const ENHANCER_KEYS = [
 /** Typed reads of the metadata that `@OnGatewayEvent` and Nest's enhancer decorators leave. */
 @Injectable()
 export class GatewayMetadataAccessor {
-  constructor(private readonly reflector: Reflector) {}
+  constructor(@Inject(Reflector) private readonly reflector: Reflector) {}
 
   /** The event selectors of a method, in decorator order, or `undefined` when it handles none. */
   getEventSelectors(method: AnyFunction): readonly GatewayEventSelector[] | undefined {

@@ -84,12 +84,14 @@ export class GatewayExplorer implements OnModuleInit, OnModuleDestroy {
   private readonly eventContexts = new WeakMap<GatewayEvent, ContextId>();
   private removeListener: (() => void) | undefined;
 
+  // Each dependency names its token: the module then also runs where no decorator metadata is
+  // emitted (tsx, esbuild, swc without it). The other providers of the module do the same.
   constructor(
-    private readonly discoveryService: DiscoveryService,
-    private readonly metadataScanner: MetadataScanner,
-    private readonly metadataAccessor: GatewayMetadataAccessor,
-    private readonly contextCreator: GatewayContextCreator,
-    private readonly moduleRef: ModuleRef,
+    @Inject(DiscoveryService) private readonly discoveryService: DiscoveryService,
+    @Inject(MetadataScanner) private readonly metadataScanner: MetadataScanner,
+    @Inject(GatewayMetadataAccessor) private readonly metadataAccessor: GatewayMetadataAccessor,
+    @Inject(GatewayContextCreator) private readonly contextCreator: GatewayContextCreator,
+    @Inject(ModuleRef) private readonly moduleRef: ModuleRef,
     @Inject(GATEWAY_CLUSTER) private readonly cluster: GatewayEventSource,
     @Inject(GATEWAY_RESOLVED_OPTIONS)
     private readonly options: ResolvedGatewayOptions | ResolvedConsumerOptions,

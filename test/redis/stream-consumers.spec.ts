@@ -6,23 +6,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import {
-  EventType,
-  GatewayModule,
-  OnGatewayEvent,
-  type GatewayEvent,
-} from '../../lib/nest/index.js';
+import { EventType, GatewayModule, OnGatewayEvent } from '../../lib/nest/index.js';
 import { RedisEventConsumer, RedisKeys, type GatewayProcessReport } from '../../lib/redis/index.js';
 import { FakeGateway, FakeGatewayProcess } from '../../lib/testing/index.js';
 import { describeWithRedis, uniquePrefix, type TestRedis } from '../support/redis-server.js';
 import { ConsumerChild } from './support/consumer-child.js';
 import { GatewayChild } from './support/gateway-child.js';
-import { recordEvent, recordKey, type RecordTarget } from './support/record-event.js';
+import { recordKey } from './support/record-event.js';
 
 /**
  * Consumers reading what one gateway process (a Node process of its own) publishes, with one
- * redis-server and one FakeGateway process: Nest apps in consumer mode (in the test's process,
- * each with its own Redis connections), and consumer processes for the SIGKILL case.
+ * redis-server and one FakeGateway process: consumer processes (Nest apps in consumer mode, or
+ * a plain RedisEventConsumer), and a Nest app in the test's process for the Redis restart.
  */
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const SHARDS = 4;
@@ -30,27 +25,6 @@ const SHARDS = 4;
 const GUILDS = Array.from({ length: 2 * SHARDS }, (_, k) => String(BigInt(1_000 + k) << 22n));
 
 jest.setTimeout(240_000);
-
-/** A Nest app in consumer mode whose @OnGatewayEvent handler records what it handles. */
-async function consumerApp(
-  source: RedisEventConsumer,
-  redis: Redis,
-  target: RecordTarget,
-): Promise<INestApplicationContext> {
-  @Injectable()
-  class Recorder {
-    @OnGatewayEvent(EventType.MessageCreate)
-    async onMessage(_data: unknown, event: GatewayEvent): Promise<void> {
-      await recordEvent(redis, target, event);
-    }
-  }
-  @Module({
-    imports: [GatewayModule.forConsumer({ source, logLevel: 'warn' })],
-    providers: [Recorder],
-  })
-  class ConsumerApp {}
-  return NestFactory.createApplicationContext(ConsumerApp, { logger: false, abortOnError: false });
-}
 
 describeWithRedis(
   'Consumer processes on the Redis event streams (real processes)',
@@ -99,17 +73,26 @@ describeWithRedis(
       return child;
     }
 
-    function startConsumer(group: string, name: string, handlerDelayMs = 0): ConsumerChild {
-      const child = new ConsumerChild({
-        redisPort: server.port,
-        keyPrefix: prefix,
-        token: FakeGateway.defaultToken,
-        group,
-        name,
-        shardCount: SHARDS,
-        leaseMs: 1_500,
-        handlerDelayMs,
-      });
+    /** A consumer process: a plain RedisEventConsumer, or with `nest` a Nest app in consumer mode. */
+    function startConsumer(
+      group: string,
+      name: string,
+      handlerDelayMs = 0,
+      nest = false,
+    ): ConsumerChild {
+      const child = new ConsumerChild(
+        {
+          redisPort: server.port,
+          keyPrefix: prefix,
+          token: FakeGateway.defaultToken,
+          group,
+          name,
+          shardCount: SHARDS,
+          leaseMs: 1_500,
+          handlerDelayMs,
+        },
+        nest ? 'test/redis/support/consumer-app-process.ts' : undefined,
+      );
       consumers.push(child);
       return child;
     }
@@ -131,34 +114,6 @@ describeWithRedis(
     }
 
     const record = (group: string, what: string) => recordKey({ keyPrefix: prefix, group }, what);
-
-    async function startApp(group: string, name: string) {
-      const logs: string[] = [];
-      const redis = server.client();
-      const source = new RedisEventConsumer({
-        redis,
-        token: FakeGateway.defaultToken,
-        keyPrefix: prefix,
-        group,
-        consumerName: name,
-        shardCount: SHARDS,
-        leaseMs: 1_500,
-        logger: {
-          debug: () => {},
-          log: () => {},
-          warn: (m) => logs.push(`warn ${m}`),
-          error: (m) => logs.push(`error ${m}`),
-        },
-      });
-      const app = await consumerApp(source, redis, {
-        keyPrefix: prefix,
-        group,
-        name,
-        handlerDelayMs: 0,
-      });
-      apps.push(app);
-      return { source, logs };
-    }
 
     async function waitRecorded(redis: Redis, group: string, count: number, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
@@ -182,11 +137,11 @@ describeWithRedis(
       }
     }
 
-    it('across groups: three consumers in group A and one in group B; every dispatch handled in each group, exactly once per group by entry id, per-guild order kept, shards spread', async () => {
+    it('across groups: three consumer processes in group A and one in group B, each a Nest app in consumer mode; every dispatch handled in each group, exactly once per group by entry id, per-guild order kept, shards spread fairly, the interceptor around every call', async () => {
       await startGatewayProcess();
-      const a = await Promise.all([startApp('A', 'a1'), startApp('A', 'a2'), startApp('A', 'a3')]);
-      const b = await startApp('B', 'b1');
-      await Promise.all([...a, b].map(({ source }) => source.waitUntilReady()));
+      const a = ['a1', 'a2', 'a3'].map((name) => startConsumer('A', name, 0, true));
+      const b = startConsumer('B', 'b1', 0, true);
+      await Promise.all([...a, b].map((consumer) => consumer.ready()));
       const redis = server.client();
       await waitHolders(
         redis,
@@ -206,6 +161,8 @@ describeWithRedis(
         expect(calls).toHaveLength(total);
         expect(new Set(calls).size).toBe(total);
         await expectOrderPerGuild(redis, group, total);
+        // The handler's interceptor wrapped every call, in each consumer process.
+        expect(Number(await redis.get(record(group, 'intercepted')))).toBe(total);
         // Everything acknowledged.
         for (let shardId = 0; shardId < SHARDS; shardId++) {
           const pending = (await redis.xpending(keys().events(SHARDS, shardId), group)) as [number];
@@ -217,7 +174,9 @@ describeWithRedis(
       expect(countsOf(holders, ['a1', 'a2', 'a3']).sort()).toEqual([1, 1, 2]);
       const handledBy = new Set(Object.values(await redis.hgetall(record('A', 'recorded'))));
       expect(handledBy).toEqual(new Set(['a1', 'a2', 'a3']));
-      for (const consumer of [...a, b]) expect(consumer.logs).toEqual([]);
+      for (const consumer of [...a, b]) {
+        expect([...consumer.logs('warn'), ...consumer.logs('error')]).toEqual([]);
+      }
     });
 
     /** The holder of each shard's lease in `group`, by shard id. */

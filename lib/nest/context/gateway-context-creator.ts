@@ -1,5 +1,6 @@
 import {
   ForbiddenException,
+  Inject,
   Injectable,
   type ArgumentsHost,
   type ContextType,
@@ -124,7 +125,7 @@ export class GatewayContextCreator {
   private readonly paramsFactory = new GatewayParamsFactory();
   private readonly externalContextCreator: ExternalContextCreator;
 
-  constructor(modulesContainer: ModulesContainer) {
+  constructor(@Inject(ModulesContainer) modulesContainer: ModulesContainer) {
     // The context creators read nothing from the container but its modules; without an
     // application config they contribute no app-wide enhancer (see above).
     const container = { getModules: () => modulesContainer } as unknown as NestContainer;
