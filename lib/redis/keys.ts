@@ -58,6 +58,7 @@ export function botIdFromToken(token: string | Token): string {
  * | `p:{b}:shards:n:process:name:commands` | stream | commands for the shards of that process |
  * | `p:{b}:shards:n:group:g:consumers` | zset | consumers of group `g`, scored by when their registration lapses (Redis ms) |
  * | `p:{b}:shards:n:group:g:lease:i` | string | the consumer of group `g` reading shard `i`'s stream (`SET NX PX`, renewed) |
+ * | `p:{b}:shards:n:group:g:lease:i:handover` | string | the consumer that last handed shard `i` over; the next holder claims its pending entries |
  * | `p:{b}:replies:name` | stream | answers to the commands consumer `name` sent |
  *
  * `{b}` is a Redis Cluster hash tag: every key of one bot lands in one slot, so one script can
@@ -187,6 +188,10 @@ export class RedisKeys {
 
   lease(shardCount: number, group: string, shardId: number): string {
     return `${this.shards(shardCount)}:group:${group}:lease:${shardId}`;
+  }
+
+  handover(shardCount: number, group: string, shardId: number): string {
+    return `${this.lease(shardCount, group, shardId)}:handover`;
   }
 
   replies(name: string): string {

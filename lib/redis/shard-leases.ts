@@ -230,7 +230,7 @@ export class ShardLeases {
   }
 
   private handoverKey(shardId: number): string {
-    return `${this.leaseKey(shardId)}:handover`;
+    return this.options.keys.handover(this.options.shardCount, this.options.group, shardId);
   }
 
   private async take(wanted: number, free: ReadonlySet<number>): Promise<void> {
