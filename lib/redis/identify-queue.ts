@@ -287,10 +287,13 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
         { path: 'shardCount', rule: 'is required when no Cluster prepares the queue' },
       ]);
     }
-    this.readying ??= this.settle().catch((error: unknown) => {
-      this.readying = null;
-      throw error;
-    });
+    this.readying ??= this.watched(this.settle()).then(
+      () => this.reachable(),
+      (error: unknown) => {
+        this.readying = null;
+        throw error;
+      },
+    );
     await this.readying;
   }
 
@@ -353,15 +356,22 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
    */
   async checkBudget(needed: number): Promise<number | null> {
     await this.prepare();
+    const budget = await this.watched(this.currentBudget());
+    this.reachable();
+    const usable = Math.max(0, budget.remaining - this.budgetFloor);
+    if (needed <= usable) return null;
+    if (this.policy === 'fail') throw new IdentifyBudgetError(needed, usable, budget.resetAt);
+    return budget.resetAt;
+  }
+
+  /** The budget in Redis, read from GET /gateway/bot first when Redis holds none. */
+  private async currentBudget(): Promise<RedisIdentifyBudget> {
     let budget = await this.readBudget();
     while (budget === null) {
       if ((await this.refreshBudget()) === false) await this.sleep(POLL_MS);
       budget = await this.readBudget();
     }
-    const usable = Math.max(0, budget.remaining - this.budgetFloor);
-    if (needed <= usable) return null;
-    if (this.policy === 'fail') throw new IdentifyBudgetError(needed, usable, budget.resetAt);
-    return budget.resetAt;
+    return budget;
   }
 
   /** The budget Redis holds now, or `null` when it holds none (not read yet, or past its reset). */
@@ -411,25 +421,30 @@ export class RedisIdentifyQueue implements IdentifyQueue, IdentifyQueueInsight {
   private drain(line: Line): void {
     if (this.closed || line.busy || line.timer !== undefined || line.waiters.length === 0) return;
     line.busy = true;
-    // A client with an offline queue holds a command while it reconnects instead of failing
-    // it, so an outage may only show as an attempt that takes long on a client not `ready`.
+    this.watched(this.attempt(line)).then(
+      () => {
+        line.busy = false;
+        this.settleLine(line);
+      },
+      (error: unknown) => {
+        line.busy = false;
+        this.onAttemptError(line, error);
+      },
+    );
+  }
+
+  /**
+   * `work` with Redis, watched for an outage: a client with an offline queue holds a command
+   * while it reconnects instead of failing it, so an outage may only show as work that takes
+   * long on a client that is not `ready` (logged once per outage; the next answer ends it).
+   */
+  private watched<T>(work: Promise<T>): Promise<T> {
     const watch = this.clock.setTimeout(() => {
       if (this.redis.status !== 'ready') {
         this.unreachable(`the client is ${this.redis.status} after ${UNREACHABLE_AFTER_MS} ms`);
       }
     }, UNREACHABLE_AFTER_MS);
-    this.attempt(line).then(
-      () => {
-        this.clock.clearTimeout(watch);
-        line.busy = false;
-        this.settleLine(line);
-      },
-      (error: unknown) => {
-        this.clock.clearTimeout(watch);
-        line.busy = false;
-        this.onAttemptError(line, error);
-      },
-    );
+    return work.finally(() => this.clock.clearTimeout(watch));
   }
 
   /** After an attempt or an abort: goes on with the next waiter, or leaves Redis's line. */

@@ -359,6 +359,37 @@ describeWithRedis('RedisIdentifyQueue (real redis-server)', (server: TestRedis) 
     );
   });
 
+  it('an outage at start-up (prepare, before any shard waits) is logged as well, and its end', async () => {
+    await startGateway();
+    const logger = recordingLogger();
+    const a = new RedisIdentifyQueue({
+      redis: server.client({ maxRetriesPerRequest: null }),
+      token: FakeGateway.defaultToken,
+      keyPrefix: uniquePrefix('startup-outage'),
+      apiUrl: gateway.apiUrl,
+      maxConcurrency: 2,
+      windowMs: WINDOW_MS,
+      identifyMarginMs: MARGIN_MS,
+      logger,
+    });
+    queues.push(a);
+    await server.stop();
+    let prepared = false;
+    const preparing = a.prepare(16).then(() => (prepared = true));
+    const deadline = Date.now() + 15_000;
+    while (!logger.lines.some((l) => l.includes('Redis unreachable')) && Date.now() < deadline) {
+      await sleep(100);
+    }
+    expect(logger.lines.filter((l) => l.includes('Redis unreachable'))).toHaveLength(1);
+    expect(prepared).toBe(false);
+    await server.start();
+    await preparing;
+    await a.checkBudget(2);
+    expect(logger.lines.some((l) => l.startsWith('Identify queue: Redis answers again'))).toBe(
+      true,
+    );
+  });
+
   it('progress: pendingCount and an ETA that counts the shards ahead', async () => {
     await startGateway();
     const prefix = uniquePrefix('eta');
