@@ -46,6 +46,8 @@ export const VALIDATOR_OPTIONS: ValidatorOptions = Object.freeze({
 });
 
 const UNKNOWN_OPTION = 'is not a known option';
+/** No `trustedResumeHosts` (the usual case): one frozen array for every config. */
+const NO_HOSTS: readonly string[] = Object.freeze([]);
 
 /**
  * Validates shard options and fills in every default.
@@ -84,16 +86,49 @@ export function normalizeShardOptions(input: ShardOptions): ShardConfig {
             }
           ).url,
         };
-  // Assigned onto `common`, not spread into a copy: every shard's config then shares one
-  // hidden class (a spread copy gets a fresh one when frozen, ~1.3 KiB per shard).
   return deepFreeze(
-    Object.assign(common, {
+    shardConfig(common, {
       shardId: options.shardId ?? DEFAULTS.shardId,
       shardCount: options.shardCount ?? DEFAULTS.shardCount,
       presence: options.presence === undefined ? null : toPresence(options.presence),
       session,
     }),
   );
+}
+
+/**
+ * One object literal with every field, not `common` with the shard's fields added (those went
+ * to an out-of-object property array, ~64 bytes per shard) nor a spread copy (a fresh hidden
+ * class per shard once frozen, ~1.3 KiB): every shard's config shares one hidden class.
+ */
+function shardConfig(
+  common: CommonConfig,
+  own: Pick<ShardConfig, 'shardId' | 'shardCount' | 'presence' | 'session'>,
+): ShardConfig {
+  return {
+    token: common.token,
+    intents: common.intents,
+    gatewayUrl: common.gatewayUrl,
+    allowInsecureGateway: common.allowInsecureGateway,
+    trustedResumeHosts: common.trustedResumeHosts,
+    resumeThroughGateway: common.resumeThroughGateway,
+    maxMissedAcks: common.maxMissedAcks,
+    compression: common.compression,
+    encoding: common.encoding,
+    largeThreshold: common.largeThreshold,
+    identifyProperties: common.identifyProperties,
+    eventTypes: common.eventTypes,
+    timeouts: common.timeouts,
+    reconnect: common.reconnect,
+    invalidSessionDelayMs: common.invalidSessionDelayMs,
+    limits: common.limits,
+    recordTo: common.recordTo,
+    bufferSize: common.bufferSize,
+    shardId: own.shardId,
+    shardCount: own.shardCount,
+    presence: own.presence,
+    session: own.session,
+  };
 }
 
 /**
@@ -234,7 +269,10 @@ function normalizeCommon(options: CommonOptionsSchema): CommonConfig {
       }
     ).url,
     allowInsecureGateway,
-    trustedResumeHosts: [...(options.trustedResumeHosts ?? [])],
+    trustedResumeHosts:
+      options.trustedResumeHosts === undefined || options.trustedResumeHosts.length === 0
+        ? NO_HOSTS
+        : [...options.trustedResumeHosts],
     resumeThroughGateway: options.resumeThroughGateway ?? DEFAULTS.resumeThroughGateway,
     maxMissedAcks: options.maxMissedAcks ?? DEFAULTS.maxMissedAcks,
     compression: (options.compression ?? DEFAULTS.compression) as Compression,

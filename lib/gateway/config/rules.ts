@@ -187,7 +187,9 @@ export function checkGatewayUrl(
   if (url.username !== '' || url.password !== '') return { rule: 'must not contain credentials' };
   if (url.hash !== '') return { rule: 'must have no fragment' };
   const path = url.pathname === '/' ? '' : url.pathname;
-  return { url: `${url.protocol}//${url.host}${path}${url.search}` };
+  const normalized = `${url.protocol}//${url.host}${path}${url.search}`;
+  // The given string when it is already normal: the shards of a cluster then share one copy.
+  return { url: normalized === value ? value : normalized };
 }
 
 /** The query parameters the library owns on every gateway connection (GW-URL-2). */

@@ -25,7 +25,8 @@ interface PendingCommand {
  * connection.
  */
 export class CommandPump {
-  private outbox: PendingCommand[] = [];
+  /** Made by the first command: most shards never send one. */
+  private outbox: PendingCommand[] | null = null;
   /** A wait for a slot is running; it pumps again when it ends. */
   private waiting = false;
   /** Created by the first op 3: most shards never send one. */
@@ -60,8 +61,9 @@ export class CommandPump {
       return Promise.reject(error);
     }
     const op = payload.op;
+    const outbox = (this.outbox ??= []);
     return new Promise<void>((resolve, reject) => {
-      this.outbox.push({ op, presenceSlot: false, data, resolve, reject });
+      outbox.push({ op, presenceSlot: false, data, resolve, reject });
       this.pump(conn);
     });
   }
@@ -71,7 +73,7 @@ export class CommandPump {
     if (this.waiting) return;
     if (conn === null || !conn.active || conn.ended || conn.limiter === null) return;
     const limiter = conn.limiter;
-    while (this.outbox.length > 0) {
+    while (this.outbox !== null && this.outbox.length > 0) {
       const command = this.outbox[0] as PendingCommand;
       if (command.op === GatewayOpcodes.PresenceUpdate && !command.presenceSlot) {
         const presenceLimiter = (this.presenceLimiter ??= new PresenceLimiter({
@@ -105,8 +107,8 @@ export class CommandPump {
   /** Rejects every queued command with `error` (the shard closed or stopped). */
   rejectAll(error: Error): void {
     const outbox = this.outbox;
-    this.outbox = [];
-    for (const command of outbox) command.reject(error);
+    this.outbox = null;
+    if (outbox !== null) for (const command of outbox) command.reject(error);
   }
 
   /** Forgets the presence budget (the shard closed or stopped). */
@@ -128,7 +130,7 @@ export class CommandPump {
   }
 
   private transmit(conn: Connection, command: PendingCommand): void {
-    this.outbox.shift();
+    this.outbox?.shift();
     this.counters.commandsSent++;
     conn.send(command.data);
     command.resolve();

@@ -14,8 +14,8 @@ export class GuildReadiness {
   /** Guild ids still awaited; `null` when not tracking (the receive path decodes their events). */
   pending: Set<string> | null = null;
   private guildCount = 0;
-  private timer: TimerHandle | undefined;
-  private onDone: (() => void) | undefined;
+  private timer: TimerHandle | undefined = undefined;
+  private onDone: (() => void) | undefined = undefined;
 
   private readonly clock: Clock;
   private readonly intents: number;

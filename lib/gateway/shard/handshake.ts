@@ -16,7 +16,7 @@ import { serializePayload } from './commands.js';
 import type { Connection } from './connection.js';
 import type { DispatchFilter } from './dispatch-filter.js';
 import type { GuildReadiness } from './guild-readiness.js';
-import { Heartbeat, type LivenessCause } from './heartbeat.js';
+import { ConnectionHeartbeatHost, Heartbeat, type LivenessCause } from './heartbeat.js';
 import type { Latency } from './latency.js';
 import { CommandRateLimiter } from './rate-limiter.js';
 import type { ResumeUrlPolicy } from './resume-url.js';
@@ -84,9 +84,7 @@ export class Handshake {
     private readonly guilds: GuildReadiness,
   ) {}
 
-  /**
-   * What a RESUME needs (GW-RS-1), or `null` when there is no session.
-   */
+  /** What a RESUME needs (GW-RS-1), or `null` when there is no session. */
   get session(): Session | null {
     if (this.sessionId === null || this.sequence === null) return null;
     return {
@@ -167,12 +165,7 @@ export class Handshake {
       this.ctx.clock,
       interval,
       this.ctx.random,
-      {
-        sendHeartbeat: () =>
-          this.ctx.link.guard(conn, 'a heartbeat', () => this.sendHeartbeat(conn)),
-        onZombie: (cause) =>
-          this.ctx.link.guard(conn, 'a zombie check', () => this.onZombie(conn, cause)),
-      },
+      new ConnectionHeartbeatHost(this, conn),
       this.latency,
       config.maxMissedAcks,
     );
@@ -440,7 +433,17 @@ export class Handshake {
     this.ctx.link.becomeActive();
   }
 
-  private sendHeartbeat(conn: Connection): void {
+  /** The heartbeat of `conn` is due (scheduled or requested by the server). */
+  sendHeartbeat(conn: Connection): void {
+    this.ctx.link.guard(conn, 'a heartbeat', () => this.writeHeartbeat(conn));
+  }
+
+  /** A liveness rule of the heartbeat of `conn` fired. */
+  onZombie(conn: Connection, cause: LivenessCause): void {
+    this.ctx.link.guard(conn, 'a zombie check', () => this.restartDead(conn, cause));
+  }
+
+  private writeHeartbeat(conn: Connection): void {
     if (conn.ended) return;
     const etf = this.ctx.etf;
     this.ctx.counters.heartbeatsSent++;
@@ -459,7 +462,7 @@ export class Handshake {
    * on it); an ACK-starved connection that still delivers frames gets a non-1000 close, so the
    * session stays resumable.
    */
-  private onZombie(conn: Connection, cause: LivenessCause): void {
+  private restartDead(conn: Connection, cause: LivenessCause): void {
     if (conn.ended) return;
     const { logger, prefix, config } = this.ctx;
     if (cause === 'zombie') {

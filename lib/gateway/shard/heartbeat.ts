@@ -23,6 +23,31 @@ export interface HeartbeatHost {
   onZombie(cause: LivenessCause): void;
 }
 
+/** What a connection's heartbeat asks of its owner (the handshake), with the connection. */
+export interface HeartbeatOwner<C> {
+  sendHeartbeat(conn: C): void;
+  onZombie(conn: C, cause: LivenessCause): void;
+}
+
+/**
+ * The {@link HeartbeatHost} of one connection `conn`: forwards to `owner`. One object of two
+ * fields per connection, where two closures and their context held ~0.2 KiB.
+ */
+export class ConnectionHeartbeatHost<C> implements HeartbeatHost {
+  constructor(
+    private readonly owner: HeartbeatOwner<C>,
+    private readonly conn: C,
+  ) {}
+
+  sendHeartbeat(): void {
+    this.owner.sendHeartbeat(this.conn);
+  }
+
+  onZombie(cause: LivenessCause): void {
+    this.owner.onZombie(this.conn, cause);
+  }
+}
+
 /**
  * The heartbeat of ONE connection (GW-HB-2..5, GW-GT-6, GW-GT-7). Started at HELLO, before
  * IDENTIFY/RESUME; stopped when the connection ends, after which it never calls its host.
@@ -57,8 +82,8 @@ export class Heartbeat {
   private missedAcks = 0;
   private sentAt = 0;
   private dueAt = 0;
-  private timer: TimerHandle | undefined;
-  private immediate: NodeJS.Immediate | undefined;
+  private timer: TimerHandle | undefined = undefined;
+  private immediate: NodeJS.Immediate | undefined = undefined;
   private stopped = false;
 
   /**
@@ -127,14 +152,15 @@ export class Heartbeat {
     if (this.stopped) return;
     const onTime = this.clock.now() - this.dueAt <= this.intervalMs / 2;
     if (this.awaitingAck && onTime) {
-      this.immediate = setImmediate(this.verdict);
+      // A closure made only here, where an ACK is overdue: an idle connection keeps none.
+      this.immediate = setImmediate(() => this.verdict());
       return;
     }
     this.beat();
   };
 
   /** Runs one I/O turn after an on-time beat fell due with the previous one un-ACKed. */
-  private readonly verdict = (): void => {
+  private verdict(): void {
     this.immediate = undefined;
     if (this.stopped) return;
     if (this.awaitingAck) {
@@ -142,7 +168,7 @@ export class Heartbeat {
       if (!this.backlog && ++this.missedAcks >= this.maxMissedAcks) return this.die('ack-timeout');
     }
     this.beat();
-  };
+  }
 
   private die(cause: LivenessCause): void {
     this.stop();

@@ -110,8 +110,9 @@ interface Waiter {
  */
 abstract class SlidingWindowLimiter {
   protected readonly log: SendLog;
-  private readonly waiters: Waiter[] = [];
-  private timer: TimerHandle | undefined;
+  /** Callers waiting for a slot, FIFO; made by the first wait (most connections never wait). */
+  private waiters: Waiter[] | null = null;
+  private timer: TimerHandle | undefined = undefined;
   /** How long a send stays counted, in ms. */
   private readonly countedMs: number;
 
@@ -140,7 +141,7 @@ abstract class SlidingWindowLimiter {
 
   /** Number of callers waiting for a slot. */
   get waiting(): number {
-    return this.waiters.length;
+    return this.waiters?.length ?? 0;
   }
 
   /**
@@ -148,7 +149,7 @@ abstract class SlidingWindowLimiter {
    * @returns whether the caller may send now.
    */
   tryAcquire(): boolean {
-    return this.waiters.length === 0 && this.take();
+    return (this.waiters === null || this.waiters.length === 0) && this.take();
   }
 
   /**
@@ -159,7 +160,10 @@ abstract class SlidingWindowLimiter {
     this.log.clear();
     this.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    for (const waiter of this.waiters.splice(0)) this.settle(waiter, new AbortedError(this.what));
+    const waiters = this.waiters;
+    this.waiters = null;
+    if (waiters !== null)
+      for (const waiter of waiters) this.settle(waiter, new AbortedError(this.what));
   }
 
   /** Records a send that must go out regardless of the budget. */
@@ -177,15 +181,16 @@ abstract class SlidingWindowLimiter {
       const waiter: Waiter = { resolve, reject, signal, onAbort: undefined };
       if (signal !== undefined) {
         waiter.onAbort = () => {
-          const index = this.waiters.indexOf(waiter);
-          if (index === -1) return;
-          this.waiters.splice(index, 1);
+          const waiters = this.waiters;
+          const index = waiters === null ? -1 : waiters.indexOf(waiter);
+          if (waiters === null || index === -1) return;
+          waiters.splice(index, 1);
           this.settle(waiter, new AbortedError(this.what));
-          if (this.waiters.length === 0) this.cancelTimer();
+          if (waiters.length === 0) this.cancelTimer();
         };
         signal.addEventListener('abort', waiter.onAbort, { once: true });
       }
-      this.waiters.push(waiter);
+      (this.waiters ??= []).push(waiter);
       this.schedule();
     });
   }
@@ -193,8 +198,10 @@ abstract class SlidingWindowLimiter {
   /** Serves waiters while slots are free, then waits for the next slot to free up. */
   protected drain(): void {
     this.cancelTimer();
-    while (this.waiters.length > 0 && this.take()) this.settle(this.waiters.shift()!);
-    if (this.waiters.length > 0) this.schedule();
+    const waiters = this.waiters;
+    if (waiters === null) return;
+    while (waiters.length > 0 && this.take()) this.settle(waiters.shift()!);
+    if (waiters.length > 0) this.schedule();
   }
 
   private take(): boolean {

@@ -22,19 +22,17 @@ const UNSTABLE_WARN_ATTEMPTS = 5;
 export class Reconnector {
   /** Reconnects announced since the shard was created. */
   count = 0;
-  private readonly backoff: Backoff;
-  private timer: TimerHandle | undefined;
-  private immediate: NodeJS.Immediate | undefined;
+  /** Made by the first reconnect: a shard that never drops holds none. */
+  private backoff: Backoff | null = null;
+  private timer: TimerHandle | undefined = undefined;
+  private immediate: NodeJS.Immediate | undefined = undefined;
   private nextWarning = UNSTABLE_WARN_ATTEMPTS;
 
-  constructor(private readonly ctx: ShardContext) {
-    const { baseDelayMs, maxDelayMs } = ctx.config.reconnect;
-    this.backoff = new Backoff(baseDelayMs, maxDelayMs, ctx.random);
-  }
+  constructor(private readonly ctx: ShardContext) {}
 
   /** Attempts in a row since the last stable connection. */
   get attempts(): number {
-    return this.backoff.attempts;
+    return this.backoff?.attempts ?? 0;
   }
 
   /**
@@ -43,7 +41,7 @@ export class Reconnector {
    */
   connectionEnded(activeForMs: number | null): void {
     if (activeForMs === null || activeForMs < this.ctx.config.reconnect.stableAfterMs) return;
-    this.backoff.reset();
+    this.backoff?.reset();
     this.nextWarning = UNSTABLE_WARN_ATTEMPTS;
   }
 
@@ -53,10 +51,15 @@ export class Reconnector {
    * {@link start} only if it still runs.
    */
   announce(minDelayMs: number, resume: boolean): number {
-    const { logger, prefix, config } = this.ctx;
-    const delayMs = Math.max(this.backoff.next(), minDelayMs);
+    const { logger, prefix, config, random } = this.ctx;
+    const backoff = (this.backoff ??= new Backoff(
+      config.reconnect.baseDelayMs,
+      config.reconnect.maxDelayMs,
+      random,
+    ));
+    const delayMs = Math.max(backoff.next(), minDelayMs);
     this.count++;
-    const attempt = this.backoff.attempts;
+    const attempt = backoff.attempts;
     logger.debug(
       `${prefix} reconnecting in ${delayMs} ms (attempt ${attempt}, ${resume ? 'resume' : 'identify'})`,
     );

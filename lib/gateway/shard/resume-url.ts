@@ -17,47 +17,30 @@ const API_VERSION = 10;
 export class ResumeUrlPolicy {
   /** The session's resume URL (path kept); `null`: none, use the base URL. */
   url: string | null = null;
-  /** The configured gateway URL, path and query kept. */
-  readonly baseUrl: string;
-  private readonly params: ConnectionParams;
-  private readonly maxFailures: number;
-  private readonly allowInsecure: boolean;
-  private readonly trustedHosts: readonly string[];
-  private readonly throughGateway: boolean;
-  /** READY resume URLs already refused and reported: one report per distinct URL. */
-  private readonly refused = new Set<string>();
+  /** READY resume URLs refused and reported (one report per distinct URL); made by the first. */
+  private refused: Set<string> | null = null;
   private failures = 0;
 
   constructor(
-    config: ShardConfig,
+    private readonly config: ShardConfig,
     private readonly logger: GatewayLogger,
     private readonly prefix: string,
-  ) {
-    this.baseUrl = config.gatewayUrl;
-    this.params = {
-      v: API_VERSION,
-      encoding: config.encoding,
-      compress: config.compression === 'none' ? null : config.compression,
-    };
-    this.maxFailures = config.reconnect.resumeUrlFailures;
-    this.allowInsecure = config.allowInsecureGateway;
-    this.trustedHosts = config.trustedResumeHosts;
-    this.throughGateway = config.resumeThroughGateway;
-  }
+  ) {}
 
   /** Whether a connection that `resuming` (sends RESUME) goes to the resume URL. */
   usesResumeUrl(resuming: boolean): boolean {
-    return resuming && this.url !== null && !this.throughGateway;
+    return resuming && this.url !== null && !this.config.resumeThroughGateway;
   }
 
   /** The URL, query included, a connection that is `resuming` or not opens. */
   target(resuming: boolean): string {
-    if (!this.usesResumeUrl(resuming)) return connectionUrl(this.baseUrl, this.params);
+    const { config } = this;
+    if (!this.usesResumeUrl(resuming)) return baseTarget(config);
     const url = new URL(this.url as string);
-    for (const [name, value] of new URL(this.baseUrl).searchParams) {
+    for (const [name, value] of new URL(config.gatewayUrl).searchParams) {
       if (!url.searchParams.has(name)) url.searchParams.append(name, value);
     }
-    return connectionUrl(url.href, this.params);
+    return connectionUrl(url.href, paramsOf(config));
   }
 
   /** HELLO arrived: the URL `conn` used works. */
@@ -69,7 +52,7 @@ export class ResumeUrlPolicy {
   connectionEnded(conn: Connection): void {
     if (!conn.viaResumeUrl || conn.helloReceived) return;
     this.failures++;
-    if (this.failures >= this.maxFailures && this.url !== null) {
+    if (this.failures >= this.config.reconnect.resumeUrlFailures && this.url !== null) {
       this.logger.warn(
         `${this.prefix} the resume URL failed ${this.failures} times in a row; resuming on the base URL`,
       );
@@ -88,14 +71,21 @@ export class ResumeUrlPolicy {
    * before (report it once). Pass the URL to {@link accept}, or `null` when refused.
    */
   check(value: unknown): { url: string | null } | { rule: string; repeated: boolean } {
-    if (value === undefined || value === null || value === '' || this.throughGateway)
+    const { config } = this;
+    if (value === undefined || value === null || value === '' || config.resumeThroughGateway)
       return { url: null };
-    const checked = checkResumeUrl(value, this.baseUrl, this.allowInsecure, this.trustedHosts);
+    const checked = checkResumeUrl(
+      value,
+      config.gatewayUrl,
+      config.allowInsecureGateway,
+      config.trustedResumeHosts,
+    );
     if ('url' in checked) return checked;
     const key = String(value);
-    const repeated = this.refused.has(key);
+    const refused = (this.refused ??= new Set());
+    const repeated = refused.has(key);
     // Bounded: a gateway that sends a new bad URL in every READY must not grow it for ever.
-    if (!repeated && this.refused.size < 64) this.refused.add(key);
+    if (!repeated && refused.size < 64) refused.add(key);
     return { rule: checked.rule, repeated };
   }
 
@@ -110,4 +100,39 @@ export class ResumeUrlPolicy {
     this.url = null;
     this.failures = 0;
   }
+}
+
+function paramsOf(config: ShardConfig): ConnectionParams {
+  return {
+    v: API_VERSION,
+    encoding: config.encoding,
+    compress: config.compression === 'none' ? null : config.compression,
+  };
+}
+
+/** The last base-URL target built, shared by every shard with the same settings. */
+let lastBase: { gatewayUrl: string; encoding: string; compression: string; url: string } | null =
+  null;
+
+/**
+ * The URL a connection to the configured gateway URL opens. The shards of a cluster share one
+ * gateway URL and one encoding: they share this string too (one copy, not one per connection).
+ */
+function baseTarget(config: ShardConfig): string {
+  const last = lastBase;
+  if (
+    last !== null &&
+    last.gatewayUrl === config.gatewayUrl &&
+    last.encoding === config.encoding &&
+    last.compression === config.compression
+  )
+    return last.url;
+  const url = connectionUrl(config.gatewayUrl, paramsOf(config));
+  lastBase = {
+    gatewayUrl: config.gatewayUrl,
+    encoding: config.encoding,
+    compression: config.compression,
+    url,
+  };
+  return url;
 }

@@ -70,7 +70,8 @@ export class ShardDriver implements ShardLink {
   private readonly urls: ResumeUrlPolicy;
   private readonly guilds: GuildReadiness;
   private readonly receiver: ReceivePath;
-  private readonly closingSockets = new ClosingSockets();
+  /** Made by the first socket the shard lets go. */
+  private closingSockets: ClosingSockets | null = null;
   private readonly clock: Clock;
   private readonly logger: GatewayLogger;
   private readonly prefix: string;
@@ -81,7 +82,8 @@ export class ShardDriver implements ShardLink {
   private running = false;
   private fatalError: GatewayError | null = null;
   private closing: Promise<Session | null> | null = null;
-  private connectWaiters: Waiter[] = [];
+  /** connect() calls waiting for Active; `null` when none waits (an Active shard). */
+  private connectWaiters: Waiter[] | null = null;
 
   constructor(
     private readonly config: ShardConfig,
@@ -141,8 +143,9 @@ export class ShardDriver implements ShardLink {
       return Promise.reject(this.fatalError);
     }
     if (this.state === ShardState.Active) return Promise.resolve();
+    const waiters = (this.connectWaiters ??= []);
     const ready = new Promise<void>((resolve, reject) => {
-      this.connectWaiters.push({ resolve, reject });
+      waiters.push({ resolve, reject });
     });
     if (!this.running) {
       this.running = true;
@@ -236,8 +239,8 @@ export class ShardDriver implements ShardLink {
 
   afterActive(): void {
     const waiters = this.connectWaiters;
-    this.connectWaiters = [];
-    for (const waiter of waiters) waiter.resolve();
+    this.connectWaiters = null;
+    if (waiters !== null) for (const waiter of waiters) waiter.resolve();
     this.pump.pump(this.conn);
   }
 
@@ -396,7 +399,7 @@ export class ShardDriver implements ShardLink {
     }
     const socket = conn.socket;
     conn.socket = null;
-    if (socket !== null) this.closingSockets.close(socket, closeCode);
+    if (socket !== null) (this.closingSockets ??= new ClosingSockets()).close(socket, closeCode);
   }
 
   /** What follows a connection's end: stop, or reconnect (resume or identify). */
@@ -446,7 +449,7 @@ export class ShardDriver implements ShardLink {
     }
     const id = this.config.shardId;
     this.stopParts(new ShardClosedError(id, 'connect'), new ShardClosedError(id, 'send'));
-    await this.closingSockets.drain();
+    await this.closingSockets?.drain();
     // A shard that had already stopped (fatal close code, or never connected) sent nothing now.
     if (conn !== null && wasRunning) this.logger.log(`${this.prefix} closed with ${code}`);
     else this.logger.debug(`${this.prefix} closed (was not connected)`);
@@ -456,8 +459,8 @@ export class ShardDriver implements ShardLink {
   /** Rejects connect() and the queued commands, ends the buffers and the recorder. */
   private stopParts(connectError: Error, sendError: Error): void {
     const waiters = this.connectWaiters;
-    this.connectWaiters = [];
-    for (const waiter of waiters) waiter.reject(connectError);
+    this.connectWaiters = null;
+    if (waiters !== null) for (const waiter of waiters) waiter.reject(connectError);
     this.pump.rejectAll(sendError);
     this.delivery.end();
     this.pump.resetPresence();
