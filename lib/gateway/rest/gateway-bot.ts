@@ -1,3 +1,5 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { systemClock, type Clock } from '../clock/clock.js';
 import { AbortedError, HttpError, ProtocolError } from '../errors/errors.js';
 import { silentLogger, type GatewayLogger } from '../logger.js';
@@ -44,8 +46,19 @@ export interface FetchGatewayBotOptions {
   /** Paces the retry waits. Default {@link systemClock}. */
   readonly clock?: Clock;
   readonly logger?: GatewayLogger;
-  /** Default global `fetch`. */
+  /**
+   * Sends the request instead of `node:http(s)`, e.g. a `fetch` with a proxy dispatcher.
+   * Default: `node:http(s)`, not the global `fetch`, whose first call loads undici into the
+   * process for good (~2 MiB of heap) for this one request.
+   */
   readonly fetch?: typeof fetch;
+}
+
+/** What one request got back: status, headers and the body read as JSON (`null`: not JSON, or too long). */
+interface HttpAnswer {
+  readonly status: number;
+  header(name: string): string | null;
+  readonly body: unknown;
 }
 
 const ROUTE = '/gateway/bot';
@@ -75,27 +88,26 @@ export async function fetchGatewayBot(options: FetchGatewayBotOptions): Promise<
   const maxRetries = options.maxRetries ?? 5;
   const requestTimeoutMs = options.requestTimeoutMs ?? 15_000;
   let waitLeftMs = options.maxRetryWaitMs ?? 120_000;
-  const doFetch = options.fetch ?? fetch;
   const url = `${options.apiUrl.replace(/\/+$/, '')}${ROUTE}`;
   for (let attempt = 0; ; attempt++) {
     if (options.signal?.aborted) throw new AbortedError(`GET ${ROUTE}`);
     const timeout = new AbortController();
     const timer = clock.setTimeout(() => timeout.abort(), requestTimeoutMs);
-    let answer: { response: Response; body: unknown } | { failure: string };
+    let answer: HttpAnswer | { failure: string };
     try {
-      const response = await doFetch(url, {
-        method: 'GET',
-        headers: {
-          Authorization: `Bot ${typeof options.token === 'string' ? options.token : options.token.reveal()}`,
-          'User-Agent': options.userAgent ?? DEFAULT_USER_AGENT,
-          Accept: 'application/json',
-        },
-        signal:
-          options.signal === undefined
-            ? timeout.signal
-            : AbortSignal.any([options.signal, timeout.signal]),
-      });
-      answer = { response, body: await readBody(response) };
+      const headers = {
+        Authorization: `Bot ${typeof options.token === 'string' ? options.token : options.token.reveal()}`,
+        'User-Agent': options.userAgent ?? DEFAULT_USER_AGENT,
+        Accept: 'application/json',
+      };
+      const signal =
+        options.signal === undefined
+          ? timeout.signal
+          : AbortSignal.any([options.signal, timeout.signal]);
+      answer =
+        options.fetch === undefined
+          ? await httpGet(url, headers, signal)
+          : await fetchGet(options.fetch, url, headers, signal);
     } catch (error) {
       if (options.signal?.aborted) throw new AbortedError(`GET ${ROUTE}`);
       answer = {
@@ -117,15 +129,15 @@ export async function fetchGatewayBot(options: FetchGatewayBotOptions): Promise<
     }
     if ('failure' in answer)
       throw new HttpError(0, ROUTE, `GET ${ROUTE} failed: ${answer.failure}`);
-    const { response, body } = answer;
-    if (!response.ok) {
+    const { status, body } = answer;
+    if (status < 200 || status > 299) {
       const code = (body as { code?: unknown } | null)?.code;
       throw new HttpError(
-        response.status,
+        status,
         ROUTE,
-        `GET ${ROUTE} failed with HTTP ${response.status}` +
-          (response.status === 401 ? ' (the token was rejected)' : '') +
-          (retry !== null && response.status === 429
+        `GET ${ROUTE} failed with HTTP ${status}` +
+          (status === 401 ? ' (the token was rejected)' : '') +
+          (retry !== null && status === 429
             ? ` (rate limited for ${retry.waitMs} ms, more than the ${waitLeftMs} ms of maxRetryWaitMs left)`
             : '') +
           (Number.isSafeInteger(code) ? ` (Discord error code ${code as number})` : ''),
@@ -142,16 +154,14 @@ function hostOf(url: string): string {
 
 /** Whether an answer is worth a retry, and after how long: 429, 5xx and network failures. */
 function retryOf(
-  answer: { response: Response; body: unknown } | { failure: string },
+  answer: HttpAnswer | { failure: string },
   attempt: number,
 ): { waitMs: number; what: string } | null {
   if ('failure' in answer) {
     return { waitMs: transientBackoffMs(attempt), what: `failed (${answer.failure})` };
   }
-  const { status } = answer.response;
-  if (status === 429) {
-    return { waitMs: retryAfterMs(answer.response, answer.body), what: 'rate limited' };
-  }
+  const { status } = answer;
+  if (status === 429) return { waitMs: retryAfterMs(answer), what: 'rate limited' };
   if (status >= 500)
     return { waitMs: transientBackoffMs(attempt), what: `answered HTTP ${status}` };
   return null;
@@ -195,6 +205,94 @@ function parseGatewayBot(body: unknown): GatewayBotInfo {
 }
 
 /**
+ * One GET with `node:http(s)` (no connection kept). The body is read as in {@link fetchGet}:
+ * at most {@link MAX_BODY_BYTES}, a longer one (announced or streamed) dropped and read as
+ * `null`. Rejects on a network failure or when `signal` aborts, the body included.
+ */
+function httpGet(
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    // Two functions, not an instanceof test: node:http's errors may come from another realm.
+    const finish = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      return true;
+    };
+    const settle = (answer: HttpAnswer): void => {
+      if (finish()) resolve(answer);
+    };
+    const fail = (error: unknown): void => {
+      if (finish()) reject(error);
+    };
+    const target = new URL(url);
+    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const request = send(target, { method: 'GET', headers, agent: false }, (response) => {
+      const answer = (body: unknown): HttpAnswer => ({
+        status: response.statusCode ?? 0,
+        header: (name) => headerOf(response, name),
+        body,
+      });
+      if (Number(response.headers['content-length']) > MAX_BODY_BYTES) {
+        settle(answer(null));
+        request.destroy();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let total = 0;
+      response.on('data', (chunk: Buffer) => {
+        total += chunk.length;
+        if (total <= MAX_BODY_BYTES) chunks.push(chunk);
+        else {
+          settle(answer(null));
+          request.destroy();
+        }
+      });
+      response.on('end', () => settle(answer(parseJson(Buffer.concat(chunks, total)))));
+      response.on('error', fail);
+    });
+    // The abort is handled here, not by the request's own `signal` option: the request is
+    // destroyed and the promise rejected at once, whatever realm the signal comes from.
+    const onAbort = (): void => {
+      fail(new Error('aborted'));
+      request.destroy();
+    };
+    request.on('error', fail);
+    request.on('close', () => fail(new Error('the connection closed before the answer ended')));
+    if (signal.aborted) onAbort();
+    else {
+      signal.addEventListener('abort', onAbort, { once: true });
+      request.end();
+    }
+  });
+}
+
+function headerOf(response: IncomingMessage, name: string): string | null {
+  const value = response.headers[name.toLowerCase()];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** One GET through an injected `fetch` (see {@link FetchGatewayBotOptions.fetch}). */
+async function fetchGet(
+  doFetch: typeof fetch,
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+): Promise<HttpAnswer> {
+  const response = await doFetch(url, { method: 'GET', headers, signal });
+  return {
+    status: response.status,
+    header: (name) => response.headers.get(name),
+    body: await readBody(response),
+  };
+}
+
+/**
  * The body as JSON, or `null` when it is not JSON. Reads at most {@link MAX_BODY_BYTES}:
  * a longer body (announced or streamed) is cancelled and read as `null`.
  */
@@ -217,8 +315,12 @@ async function readBody(response: Response): Promise<unknown> {
     }
     chunks.push(value);
   }
+  return parseJson(Buffer.concat(chunks, total));
+}
+
+function parseJson(bytes: Buffer): unknown {
   try {
-    return JSON.parse(Buffer.concat(chunks, total).toString('utf8'));
+    return JSON.parse(bytes.toString('utf8'));
   } catch {
     return null;
   }
@@ -229,10 +331,9 @@ async function readBody(response: Response): Promise<unknown> {
  * Missing, negative or unreadable: 1 s. Huge values stay huge (and then exceed the waiting
  * budget), never wrap around to a short timer.
  */
-function retryAfterMs(response: Response, body: unknown): number {
-  const fromBody = (body as { retry_after?: unknown } | null)?.retry_after;
-  const seconds =
-    typeof fromBody === 'number' ? fromBody : Number(response.headers.get('retry-after'));
+function retryAfterMs(answer: HttpAnswer): number {
+  const fromBody = (answer.body as { retry_after?: unknown } | null)?.retry_after;
+  const seconds = typeof fromBody === 'number' ? fromBody : Number(answer.header('retry-after'));
   if (seconds === Infinity) return Number.MAX_SAFE_INTEGER;
   return Number.isFinite(seconds) && seconds > 0
     ? Math.min(Number.MAX_SAFE_INTEGER, Math.ceil(seconds * 1_000))
@@ -260,6 +361,9 @@ function transientBackoffMs(attempt: number): number {
 
 /** Names the network failure (e.g. ECONNREFUSED) without echoing the request. */
 function describeNetworkError(error: unknown): string {
+  // node:http puts the code on the error itself, fetch on its cause.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code;
   const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
   if (typeof cause?.code === 'string') return cause.code;
   if (typeof cause?.message === 'string') return cause.message.slice(0, 200);
