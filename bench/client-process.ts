@@ -7,17 +7,24 @@ import { subscribe } from 'node:diagnostics_channel';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import { now, type ClientConfig, type ClientReport, type OrchestratorMessage } from './common.js';
 
 const config = JSON.parse(process.argv[2]) as ClientConfig;
 
 if (config.noNative) hideNativeAddons();
 
-/** Every TCP socket the client opens: the wire bytes of the stream are read from them. */
+/**
+ * Every TCP socket the client opens: the wire bytes of the stream are read from them. Not kept
+ * in idle mode, where the list would hold on to the sockets of connection attempts that failed
+ * and count them as the client's heap.
+ */
 const sockets: Socket[] = [];
-subscribe('net.client.socket', (message) => {
-  sockets.push((message as { socket: Socket }).socket);
-});
+if (config.mode !== 'idle') {
+  subscribe('net.client.socket', (message) => {
+    sockets.push((message as { socket: Socket }).socket);
+  });
+}
 
 /** The client's view of the run, filled by the client implementations. */
 export interface Probe {
@@ -148,6 +155,9 @@ const { createClient } = (await import(`./clients/${clientModule(config.kind)}.j
 const client = createClient(config, probe);
 gc();
 const baseline = process.memoryUsage();
+// The heap before start(), to compare the idle snapshot with (heap-summary.js, 0 shards).
+if (config.heapSnapshot !== undefined)
+  writeHeapSnapshot(config.heapSnapshot.replace(/\.heapsnapshot$/, '.before.heapsnapshot'));
 const clientStart = performance.now();
 await client.start();
 
@@ -157,9 +167,10 @@ if (config.mode === 'throughput') {
   send({ type: 'ready', readyMs: performance.now() - clientStart });
 } else {
   // Idle: let the shards heartbeat for a while, then measure what they hold.
-  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  await new Promise((resolve) => setTimeout(resolve, config.idleMs ?? 3_000));
   gc();
   const memory = process.memoryUsage();
+  if (config.heapSnapshot !== undefined) writeHeapSnapshot(config.heapSnapshot);
   send({
     type: 'idle',
     heapUsed: memory.heapUsed,

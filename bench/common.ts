@@ -83,6 +83,10 @@ export interface ClientConfig {
    * (a RedisEventConsumer with one listener).
    */
   readonly events?: RedisEventsConfig;
+  /** Idle mode: how long the shards heartbeat after the last is ready, before the sample (ms). */
+  readonly idleMs?: number;
+  /** Idle mode: write a heap snapshot (`v8.writeHeapSnapshot`) here right after the sample. */
+  readonly heapSnapshot?: string;
 }
 
 /** Where the Redis row's gateway process publishes and its consumer process reads. */
@@ -171,6 +175,8 @@ export type GatewayCommand =
    * prepares their frames.
    */
   | { type: 'prepare'; connections: number }
+  /** What the gateway saw of the client's connections so far (idle: was it keeping up). */
+  | { type: 'status' }
   /** Streams to every open session at once; `count` events each, then the end marker. */
   | { type: 'pump'; phase: 'warmup' | 'main'; count: number }
   | { type: 'stop' };
@@ -186,7 +192,29 @@ export type GatewayReply =
       encoding: string;
     }
   | { type: 'prepared' }
+  | GatewayStatus
   | { type: 'error'; message: string };
+
+/** The gateway's own view of the connections of a run (idle.ts checks it kept up). */
+export interface GatewayStatus {
+  type: 'status';
+  /** Connections opened since the start (one per shard when none was replaced). */
+  connections: number;
+  /** Sessions open now. */
+  openSessions: number;
+  identifies: number;
+  resumes: number;
+  /** Client heartbeats received and ACKs sent, over every connection. */
+  heartbeats: number;
+  acks: number;
+  /** Open sessions whose heartbeats did not all get an ACK, or that sent none. */
+  sessionsUnacked: number;
+  /** Ms since the last connection was opened: no shard reconnected in that time. */
+  quietForMs: number;
+  /** The gateway process's event-loop delay since the start, ms: 99th percentile and max. */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+}
 
 export interface GeneratedStats {
   events: number;

@@ -4,6 +4,7 @@
  * fast as each client drains it.
  */
 import type { Socket } from 'node:net';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import zlib from 'node:zlib';
 import { FakeGateway, TrafficGenerator, type FakeConnection } from '../lib/testing/index.js';
 import type { StreamCompressor } from '../lib/testing/compression.js';
@@ -15,6 +16,7 @@ import {
   GUILD_CREATE_MEMBERS,
   type GatewayCommand,
   type GatewayReply,
+  type GatewayStatus,
   type GeneratedStats,
 } from './common.js';
 
@@ -28,6 +30,8 @@ const HIGH_WATER_MARK = 256 * 1024;
 const BATCH = 32;
 
 let gateway: FakeGateway | null = null;
+/** This process's event-loop delay: a starved gateway answers heartbeats late. */
+let loopDelay: IntervalHistogram | null = null;
 let stream: StreamEvent[] = [];
 let warmupStream: StreamEvent[] = [];
 let marker: StreamEvent | null = null;
@@ -186,6 +190,8 @@ async function onCommand(command: GatewayCommand): Promise<void> {
   switch (command.type) {
     case 'start': {
       const guildCount = Math.max(2, command.shards * 2);
+      loopDelay = monitorEventLoopDelay({ resolution: 10 });
+      loopDelay.enable();
       gateway = await FakeGateway.start({
         shards: command.shards,
         maxConcurrency: command.maxConcurrency,
@@ -215,6 +221,9 @@ async function onCommand(command: GatewayCommand): Promise<void> {
       });
       return;
     }
+    case 'status':
+      reply(status());
+      return;
     case 'prepare': {
       for (const connection of await sessions(command.connections))
         await connectionFrames(connection);
@@ -239,6 +248,34 @@ async function onCommand(command: GatewayCommand): Promise<void> {
       await gateway?.stop();
       process.exit(0);
   }
+}
+
+function status(): GatewayStatus {
+  const record = gateway!.record;
+  const open = gateway!.connections.filter((c) => c.isOpen && c.session !== null);
+  let heartbeats = 0;
+  let acks = 0;
+  let lastOpenedAt = 0;
+  for (const connection of record.connections) {
+    heartbeats += connection.heartbeats;
+    acks += connection.acks;
+    lastOpenedAt = Math.max(lastOpenedAt, connection.openedAt);
+  }
+  const ms = (ns: number): number => Math.round(ns / 1e6);
+  return {
+    type: 'status',
+    connections: record.connections.length,
+    openSessions: open.length,
+    identifies: record.identifies.length,
+    resumes: record.resumes.length,
+    heartbeats,
+    acks,
+    sessionsUnacked: open.filter((c) => c.record.acks === 0 || c.record.acks < c.record.heartbeats)
+      .length,
+    quietForMs: Math.round(gateway!.clock.now() - lastOpenedAt),
+    loopDelayP99Ms: ms(loopDelay?.percentile(99) ?? 0),
+    loopDelayMaxMs: ms(loopDelay?.max ?? 0),
+  };
 }
 
 /** The open sessions: the client's shards. */

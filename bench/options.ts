@@ -42,6 +42,11 @@ export interface BenchOptions {
    * the clients, not that.
    */
   readonly semiSpaceMiB: number;
+  /**
+   * `--heap-snapshots DIR`: each idle client writes a heap snapshot into DIR right after its
+   * sample (see idle.ts; `dist/bench/heap-summary.js` reads them).
+   */
+  readonly heapSnapshots: string | null;
   /** `--no-idle`, `--no-startup`: skip those parts. */
   readonly skip: ReadonlySet<string>;
   /** `BENCH_CLIENT_FLAGS` (environment): node flags added to every throughput client. */
@@ -75,6 +80,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     instructions: args.includes('--instructions') || callgrindOut !== null,
     callgrindOut,
     semiSpaceMiB: count('semi-space', 8),
+    heapSnapshots: value('heap-snapshots') ?? null,
     skip,
     clientFlags: process.env.BENCH_CLIENT_FLAGS?.split(' ').filter(Boolean) ?? [],
   };

@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --only id,id] [-- --runs N] [-- --events N] [-- --warmup N]
  *   [-- --profile id] [-- --semi-space MiB] [-- --instructions] [-- --callgrind-out DIR]
- *   [-- --no-idle] [-- --no-startup]` (options.ts documents each)
+ *   [-- --heap-snapshots DIR] [-- --no-idle] [-- --no-startup]` (options.ts documents each)
  *
  * Runs the parts in turn and prints one Markdown report (paste it into BENCHMARKS.md):
  * throughput (throughput.ts: one table per transport, the bare floor, the Cluster, Nest and
