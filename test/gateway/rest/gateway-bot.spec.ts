@@ -97,6 +97,23 @@ describe('fetchGatewayBot (docs/protocol.md section 12)', () => {
     expect(requests[0].headers['user-agent']).toBe('DiscordBot (x, 1)');
   });
 
+  it('sends through an injected fetch when one is given, with the same headers and retries', async () => {
+    const clock = new ManualClock();
+    const called: string[] = [];
+    const injected: typeof fetch = (input, init) => {
+      called.push(String(input));
+      return fetch(input, init);
+    };
+    replies.push({ status: 429, body: { retry_after: 1 } });
+    const settled = fetchGatewayBot({ apiUrl, token: TOKEN, clock, fetch: injected });
+    await timerSet(clock);
+    await clock.advance(1_000);
+    const info = await settled;
+    expect(info.shards).toBe(9);
+    expect(called).toEqual([`${apiUrl}/gateway/bot`, `${apiUrl}/gateway/bot`]);
+    expect(requests.map((r) => r.headers.authorization)).toEqual([`Bot ${TOKEN}`, `Bot ${TOKEN}`]);
+  });
+
   it('honours a 429 retry-after (seconds) on the injected clock, then succeeds', async () => {
     const clock = new ManualClock();
     replies.push({
