@@ -1,8 +1,7 @@
-import { execFile, spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
+import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { describeWithRedis } from '../support/redis-server.js';
+import { holdSampleBuild } from '../support/sample-build.js';
 
 /**
  * `npm run demo:scale-out` end to end (with `DEMO_SECONDS` to stop it): a FakeGateway and a
@@ -15,13 +14,14 @@ const SECONDS = 20;
 const demoJs = join(root, 'dist/sample/scale-out.js');
 
 describeWithRedis('npm run demo:scale-out', () => {
+  let release: (() => void) | undefined;
+
   beforeAll(async () => {
-    // What the npm script compiles first (incremental: quick when nothing changed).
-    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    for (const project of ['tsconfig.build.json', 'tsconfig.sample.json']) {
-      await promisify(execFile)(process.execPath, [tsc, '-p', project], { cwd: root });
-    }
-  }, 180_000);
+    // Waits while another test file runs the sample from dist/ (see holdSampleBuild).
+    release = await holdSampleBuild();
+  }, 600_000);
+
+  afterAll(() => release?.());
 
   it(`runs for DEMO_SECONDS=${SECONDS}: each process says what it holds and handles, the consumers split the shards and handle dispatches, and it stops by itself with code 0`, async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, DEMO_SECONDS: String(SECONDS) };
