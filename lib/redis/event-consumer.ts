@@ -124,6 +124,8 @@ export class RedisEventConsumer {
   private tickTimer: NodeJS.Timeout | undefined;
   private readLoop: Promise<void> | null = null;
   private replyLoop: Promise<void> | null = null;
+  /** A lease round is under way (see tick). */
+  private ticking = false;
   /** Reading the reply stream: from up() until the last batch's handlers finished in down(). */
   private replying = false;
   private reports: GatewayProcessReport[] = [];
@@ -375,7 +377,18 @@ export class RedisEventConsumer {
 
   /** One lease round ({@link ShardLeases.round}); then the gateway reports. */
   private async tick(): Promise<void> {
-    if (!this.running) return;
+    // While Redis is away a round waits in the client's offline queue; rounds must not pile up
+    // behind it and then run at once (each would renew, judge and take the same leases).
+    if (!this.running || this.ticking) return;
+    this.ticking = true;
+    try {
+      await this.leaseRound();
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async leaseRound(): Promise<void> {
     try {
       await this.leases.round();
       const holding = this.shardIds.join(', ');
