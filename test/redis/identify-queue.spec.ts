@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import {
   AbortedError,
   ConfigError,
@@ -33,8 +33,9 @@ describeWithRedis('RedisIdentifyQueue (real redis-server)', (server: TestRedis) 
   function queue(
     prefix: string,
     options: Partial<RedisIdentifyQueueOptions> = {},
+    clientOptions: RedisOptions = {},
   ): RedisIdentifyQueue & { client: Redis } {
-    const redis = server.client();
+    const redis = server.client(clientOptions);
     const created = new RedisIdentifyQueue({
       redis,
       token: FakeGateway.defaultToken,
@@ -295,18 +296,7 @@ describeWithRedis('RedisIdentifyQueue (real redis-server)', (server: TestRedis) 
     const prefix = uniquePrefix('down');
     const logger = recordingLogger();
     // Commands fail after one reconnection attempt instead of waiting for Redis.
-    const a = new RedisIdentifyQueue({
-      redis: server.client({ maxRetriesPerRequest: 1 }),
-      token: FakeGateway.defaultToken,
-      keyPrefix: prefix,
-      apiUrl: gateway.apiUrl,
-      shardCount: 16,
-      maxConcurrency: 2,
-      windowMs: WINDOW_MS,
-      identifyMarginMs: MARGIN_MS,
-      logger,
-    });
-    queues.push(a);
+    const a = queue(prefix, { maxConcurrency: 2, logger }, { maxRetriesPerRequest: 1 });
     await a.checkBudget(2);
     await server.stop();
     const t = track(a, [0, 1]);
@@ -326,18 +316,11 @@ describeWithRedis('RedisIdentifyQueue (real redis-server)', (server: TestRedis) 
     const logger = recordingLogger();
     // As many apps configure ioredis (for example for BullMQ): a command waits for the
     // reconnection for ever instead of failing, so no error ever reaches the queue.
-    const a = new RedisIdentifyQueue({
-      redis: server.client({ maxRetriesPerRequest: null }),
-      token: FakeGateway.defaultToken,
-      keyPrefix: uniquePrefix('offline-queue'),
-      apiUrl: gateway.apiUrl,
-      shardCount: 16,
-      maxConcurrency: 2,
-      windowMs: WINDOW_MS,
-      identifyMarginMs: MARGIN_MS,
-      logger,
-    });
-    queues.push(a);
+    const a = queue(
+      uniquePrefix('offline-queue'),
+      { maxConcurrency: 2, logger },
+      { maxRetriesPerRequest: null },
+    );
     await a.checkBudget(2);
     await server.stop();
     const t = track(a, [0]);
@@ -362,17 +345,11 @@ describeWithRedis('RedisIdentifyQueue (real redis-server)', (server: TestRedis) 
   it('an outage at start-up (prepare, before any shard waits) is logged as well, and its end', async () => {
     await startGateway();
     const logger = recordingLogger();
-    const a = new RedisIdentifyQueue({
-      redis: server.client({ maxRetriesPerRequest: null }),
-      token: FakeGateway.defaultToken,
-      keyPrefix: uniquePrefix('startup-outage'),
-      apiUrl: gateway.apiUrl,
-      maxConcurrency: 2,
-      windowMs: WINDOW_MS,
-      identifyMarginMs: MARGIN_MS,
-      logger,
-    });
-    queues.push(a);
+    const a = queue(
+      uniquePrefix('startup-outage'),
+      { maxConcurrency: 2, logger },
+      { maxRetriesPerRequest: null },
+    );
     await server.stop();
     let prepared = false;
     const preparing = a.prepare(16).then(() => (prepared = true));

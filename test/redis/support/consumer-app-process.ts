@@ -26,9 +26,8 @@ import {
   GatewayModule,
   OnGatewayEvent,
   type GatewayEvent,
-  type GatewayLogger,
 } from '../../../lib/nest/index.js';
-import { RedisEventConsumer } from '../../../lib/redis/index.js';
+import { consumerSource, ipcLogger } from './child-ipc.js';
 import type { ConsumerProcessConfig, ConsumerProcessReport } from './consumer-process.js';
 import { recordEvent, recordKey } from './record-event.js';
 
@@ -39,17 +38,7 @@ const config = JSON.parse(process.argv[2]) as ConsumerProcessConfig;
 const report = (message: ConsumerProcessReport): void => {
   process.send?.(message);
 };
-const logger: GatewayLogger = {
-  debug: () => {},
-  log: (message) => report({ type: 'log', level: 'log', message }),
-  warn: (message) => report({ type: 'log', level: 'warn', message }),
-  error: (message, error) =>
-    report({
-      type: 'log',
-      level: 'error',
-      message: error === undefined ? message : `${message}: ${describeError(error)}`,
-    }),
-};
+const logger = ipcLogger();
 
 @Injectable()
 class CountingInterceptor implements NestInterceptor {
@@ -82,22 +71,7 @@ class Recorder {
   }
 }
 
-const redis = new Redis(config.redisPort, '127.0.0.1', {
-  retryStrategy: () => 100,
-  maxRetriesPerRequest: null,
-});
-redis.on('error', () => {});
-
-const source = new RedisEventConsumer({
-  redis,
-  token: config.token,
-  keyPrefix: config.keyPrefix,
-  group: config.group,
-  consumerName: config.name,
-  shardCount: config.shardCount,
-  leaseMs: config.leaseMs,
-  logger,
-});
+const { redis, source } = consumerSource(config, logger);
 
 @Module({
   imports: [GatewayModule.forConsumer({ source, logLevel: 'warn' })],

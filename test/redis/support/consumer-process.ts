@@ -3,9 +3,8 @@
  * MESSAGE_CREATE as {@link recordEvent} does (the Nest apps of the tests record the same way).
  * Configured by argv[2] (JSON {@link ConsumerProcessConfig}); reports to the test over IPC.
  */
-import { Redis } from 'ioredis';
-import { describeError, type GatewayLogger } from '../../../lib/gateway/index.js';
-import { RedisEventConsumer } from '../../../lib/redis/index.js';
+import { describeError } from '../../../lib/gateway/index.js';
+import { consumerSource, ipcLogger } from './child-ipc.js';
 import { recordEvent } from './record-event.js';
 
 export interface ConsumerProcessConfig {
@@ -29,34 +28,9 @@ const config = JSON.parse(process.argv[2]) as ConsumerProcessConfig;
 const report = (message: ConsumerProcessReport): void => {
   process.send?.(message);
 };
-const logger: GatewayLogger = {
-  debug: () => {},
-  log: (message) => report({ type: 'log', level: 'log', message }),
-  warn: (message) => report({ type: 'log', level: 'warn', message }),
-  error: (message, error) =>
-    report({
-      type: 'log',
-      level: 'error',
-      message: error === undefined ? message : `${message}: ${describeError(error)}`,
-    }),
-};
+const logger = ipcLogger();
 
-const redis = new Redis(config.redisPort, '127.0.0.1', {
-  retryStrategy: () => 100,
-  maxRetriesPerRequest: null,
-});
-redis.on('error', () => {});
-
-const source = new RedisEventConsumer({
-  redis,
-  token: config.token,
-  keyPrefix: config.keyPrefix,
-  group: config.group,
-  consumerName: config.name,
-  shardCount: config.shardCount,
-  leaseMs: config.leaseMs,
-  logger,
-});
+const { redis, source } = consumerSource(config, logger);
 
 source.addListener((event) => recordEvent(redis, config, event));
 source.up().then(

@@ -8,12 +8,12 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { Redis } from 'ioredis';
+import { ipcLogger } from './child-ipc.js';
 import {
   Cluster,
   describeError,
   EventType,
   EventTypeFlags,
-  type GatewayLogger,
   type ShardBuckets,
   type ShardRange,
 } from '../../../lib/gateway/index.js';
@@ -56,17 +56,7 @@ const report = (message: GatewayProcessReport): void => {
   process.send?.(message);
 };
 
-const logger: GatewayLogger = {
-  debug: () => {},
-  log: (message) => report({ type: 'log', level: 'log', message }),
-  warn: (message) => report({ type: 'log', level: 'warn', message }),
-  error: (message, error) =>
-    report({
-      type: 'log',
-      level: 'error',
-      message: error === undefined ? message : `${message}: ${describeError(error)}`,
-    }),
-};
+const logger = ipcLogger();
 
 const redis = new Redis(config.redisPort, '127.0.0.1', { retryStrategy: () => 100 });
 // ioredis reports each failed reconnection; the queue and the store log what it means for them.
