@@ -94,6 +94,22 @@ describeWithRedis(
       return { cluster, publisher, logger, redis };
     }
 
+    /** A consumer of group `group` on the 2 shards, up, sending commands with `commandTimeoutMs`. */
+    async function commandConsumer(group: string, commandTimeoutMs: number) {
+      const consumer = new RedisEventConsumer({
+        redis: server.client(),
+        token: FakeGateway.defaultToken,
+        keyPrefix: prefix,
+        group,
+        shardCount: 2,
+        leaseMs: 1_500,
+        commandTimeoutMs,
+      });
+      consumers.push(consumer);
+      await consumer.up();
+      return consumer;
+    }
+
     function message(n: number, shardId: number) {
       return gateway.dispatch('MESSAGE_CREATE', {
         id: String(BigInt(1_000_000 + n) << 22n),
@@ -259,17 +275,7 @@ describeWithRedis(
       );
       clusters.push(cluster);
       await cluster.up();
-      const consumer = new RedisEventConsumer({
-        redis: server.client(),
-        token: FakeGateway.defaultToken,
-        keyPrefix: prefix,
-        group: 'slow-commands',
-        shardCount: 2,
-        leaseMs: 1_500,
-        commandTimeoutMs: 1_000,
-      });
-      consumers.push(consumer);
-      await consumer.up();
+      const consumer = await commandConsumer('slow-commands', 1_000);
 
       const started = Date.now();
       const statuses = ['idle', 'dnd', 'online', 'idle', 'dnd', 'online', 'idle', 'dnd'];
@@ -315,17 +321,7 @@ describeWithRedis(
       );
       clusters.push(cluster);
       await cluster.up();
-      const consumer = new RedisEventConsumer({
-        redis: server.client(),
-        token: FakeGateway.defaultToken,
-        keyPrefix: prefix,
-        group: 'commands',
-        shardCount: 2,
-        leaseMs: 1_500,
-        commandTimeoutMs: 1_500,
-      });
-      consumers.push(consumer);
-      await consumer.up();
+      const consumer = await commandConsumer('commands', 1_500);
       const guild = gateway.traffic.guilds.find((g) => consumer.shardIdForGuild(g.id) === 0)!;
 
       const presence = { since: null, activities: [], status: 'idle', afk: false };
