@@ -90,10 +90,15 @@ export interface LeasePlan {
  *
  * - no consumer holds more than `ceil(shards / live)`: the excess is handed over;
  * - the consumer holding the most (ties: the first name in sort order) hands one over while
- *   another live consumer holds two fewer (4 shards, 3 consumers: 2+2+0 becomes 2+1+1);
+ *   another live consumer holds two fewer and no shard is free (4 shards, 3 consumers: 2+2+0
+ *   becomes 2+1+1). A free shard, or one this consumer is already handing over (given as
+ *   `null`), goes to the poorer consumer first: handing over more before it is taken would
+ *   move one shard too many;
  * - a consumer takes free shards up to the share while no other live consumer holds fewer
  *   than it does (so the shards go to the idle ones first), or without that condition when
- *   `longFree` shards stayed free a whole round (nobody else took them).
+ *   `longFree` shards stayed free a whole round (nobody else took them). It leaves as many
+ *   free shards as the others need to reach `floor(shards / live)`, unless it is below that
+ *   itself (4 shards free, a1 holding 2, a2 and a3 none: a2 takes one and leaves one to a3).
  *
  * Leases of consumers that are no longer registered are counted as nobody's (they lapse).
  */
@@ -120,9 +125,12 @@ export function planLeases(
     .filter(([, n]) => n === most)
     .map(([name]) => name)
     .sort()[0];
-  if (richest === me && mine > fewest + 1) return { share, release: 1, take: 0 };
+  if (richest === me && mine > fewest + 1 && free === 0) return { share, release: 1, take: 0 };
   const room = Math.max(0, share - mine);
-  const take = mine <= fewest ? Math.min(room, free) : Math.min(room, longFree);
+  if (mine > fewest) return { share, release: 0, take: Math.min(room, longFree) };
+  const low = Math.floor(holders.length / counts.size);
+  const othersNeed = others.reduce((sum, n) => sum + Math.max(0, low - n), 0);
+  const take = Math.min(room, free, Math.max(free - othersNeed, low - mine));
   return { share, release: 0, take };
 }
 

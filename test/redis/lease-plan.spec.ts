@@ -5,7 +5,12 @@ import { planLeases } from '../../lib/redis/shard-leases.js';
  * consumer seeing the holders the others left, hand-overs taking effect at once. The real
  * consumers are tested in stream-consumers.spec.ts; here, many shard and consumer counts.
  */
-function settle(shards: number, names: string[], start: (string | null)[]): (string | null)[] {
+function settle(
+  shards: number,
+  names: string[],
+  start: (string | null)[],
+  moves = { count: 0 },
+): (string | null)[] {
   const holders = [...start];
   for (let round = 0; round < 50; round++) {
     let changed = false;
@@ -20,6 +25,7 @@ function settle(shards: number, names: string[], start: (string | null)[]): (str
       for (let id = 0; id < shards && take > 0; id++) {
         if (holders[id] !== null) continue;
         holders[id] = me;
+        if (start[id] !== null) moves.count++;
         take--;
         changed = true;
       }
@@ -45,6 +51,26 @@ describe("planLeases: the fair spread of a group's shards", () => {
     expect(planLeases('a3', names, ['a1', null, 'a2', 'a2'])).toMatchObject({ take: 1 });
     const holders = settle(4, names, ['a1', 'a1', 'a2', 'a2']);
     expect(counts(holders, names).sort()).toEqual([1, 1, 2]);
+  });
+
+  it('4 shards held by one of 3 consumers settle as 2+1+1 in two moves: no second hand-over while a shard is free, and the first idle consumer leaves one for the other', () => {
+    const names = ['a1', 'a2', 'a3'];
+    // a1 took all four alone; a2 and a3 joined: it hands two over (its share is 2).
+    expect(planLeases('a1', names, ['a1', 'a1', 'a1', 'a1'])).toMatchObject({ release: 2 });
+    // Next round, before a2 and a3 took them: a1 sees its two as given back. a2 and a3 hold
+    // nothing, two fewer than a1, but the free shards are theirs to take: a1 keeps its two.
+    expect(planLeases('a1', names, ['a1', 'a1', null, null])).toEqual({
+      share: 2,
+      release: 0,
+      take: 0,
+    });
+    // a2 takes one and leaves one, which a3 needs to reach the floor (1).
+    expect(planLeases('a2', names, ['a1', 'a1', null, null])).toMatchObject({ take: 1 });
+    expect(planLeases('a3', names, ['a1', 'a1', 'a2', null])).toMatchObject({ take: 1 });
+    const moves = { count: 0 };
+    const holders = settle(4, names, ['a1', 'a1', 'a1', 'a1'], moves);
+    expect(counts(holders, names)).toEqual([2, 1, 1]);
+    expect(moves.count).toBe(2);
   });
 
   it("a lone consumer takes every shard; leases of a consumer no longer registered are nobody's", () => {

@@ -163,7 +163,7 @@ describe('start-up progress of the sample (npm start, SHARDS=8)', () => {
     // `script` runs the sample on a pseudo-terminal; its stdin becomes the terminal's input.
     const { child, output, exited } = run(
       'script',
-      ['-qefc', `"${process.execPath}" "${mainJs}"`, '/dev/null'],
+      ['-qefc', `exec "${process.execPath}" "${mainJs}"`, '/dev/null'],
       cwd,
     );
     running = child;
