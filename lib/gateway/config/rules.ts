@@ -177,15 +177,17 @@ export function checkGatewayUrl(
   if (url === null || (url.protocol !== 'wss:' && url.protocol !== 'ws:')) {
     return { rule: 'must be a wss: URL (ws: only for a loopback host)' };
   }
+  // Every rule the URL breaks, so that one start-up error lists them all.
+  const broken: string[] = [];
   if (url.protocol === 'ws:' && !allowInsecure && !isLoopbackHost(url.hostname)) {
-    return {
-      rule:
-        'may use ws: only for a loopback host (127.0.0.0/8, ::1, localhost) ' +
+    broken.push(
+      'may use ws: only for a loopback host (127.0.0.0/8, ::1, localhost) ' +
         'unless allowInsecureGateway is true; use wss:',
-    };
+    );
   }
-  if (url.username !== '' || url.password !== '') return { rule: 'must not contain credentials' };
-  if (url.hash !== '') return { rule: 'must have no fragment' };
+  if (url.username !== '' || url.password !== '') broken.push('must not contain credentials');
+  if (url.hash !== '') broken.push('must have no fragment');
+  if (broken.length > 0) return { rule: broken.join('; it ') };
   const path = url.pathname === '/' ? '' : url.pathname;
   const normalized = `${url.protocol}//${url.host}${path}${url.search}`;
   // The given string when it is already normal: the shards of a cluster then share one copy.
@@ -304,15 +306,17 @@ export function checkApiUrl(
   if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
     return { rule: 'must be an https: URL (http: only for a loopback host)' };
   }
+  const broken: string[] = [];
   if (url.protocol === 'http:' && !allowInsecure && !isLoopbackHost(url.hostname)) {
-    return {
-      rule:
-        'may use http: only for a loopback host (127.0.0.0/8, ::1, localhost) ' +
+    broken.push(
+      'may use http: only for a loopback host (127.0.0.0/8, ::1, localhost) ' +
         'unless allowInsecureGateway is true; use https:',
-    };
+    );
   }
-  const shape = checkShape(url);
-  return shape ?? { url: `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}` };
+  if (url.username !== '' || url.password !== '') broken.push('must not contain credentials');
+  if (url.search !== '' || url.hash !== '') broken.push('must have no query or fragment');
+  if (broken.length > 0) return { rule: broken.join('; it ') };
+  return { url: `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}` };
 }
 
 function parseUrl(value: unknown): URL | null {
@@ -322,12 +326,6 @@ function parseUrl(value: unknown): URL | null {
   } catch {
     return null;
   }
-}
-
-function checkShape(url: URL): { rule: string } | null {
-  if (url.username !== '' || url.password !== '') return { rule: 'must not contain credentials' };
-  if (url.search !== '' || url.hash !== '') return { rule: 'must have no query or fragment' };
-  return null;
 }
 
 const NESTED_RULE: Record<string, string> = {

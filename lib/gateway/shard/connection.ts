@@ -19,6 +19,8 @@ export class Connection {
   limiter: CommandRateLimiter | null = null;
   /** The WebSocket opened (the upgrade succeeded). */
   opened = false;
+  /** Why the attempt failed when the socket errored before it opened (refused, 503, DNS, ...). */
+  connectError: string | null = null;
   /** HELLO arrived on this connection. */
   helloReceived = false;
   /** IDENTIFY or RESUME was sent. */

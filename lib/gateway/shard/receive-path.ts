@@ -121,6 +121,7 @@ export class ReceivePath {
       // ws rejected a frame (over maxPayload, invalid UTF-8 in a text frame, ...) and is closing.
       this.delivery.reportBadFrame(new DecodeError(`WebSocket frame rejected: ${error.message}`));
     } else {
+      if (!conn.opened) conn.connectError = error.message;
       this.ctx.logger.warn(`${this.ctx.prefix} WebSocket error: ${error.message}`);
     }
   }

@@ -381,10 +381,13 @@ export class ShardDriver implements ShardLink {
       this.logger.debug(`${this.prefix} the connection attempt ended before the socket opened`);
     }
     this.endConnection(conn, null);
+    const why = conn.opened
+      ? text || policy.reason
+      : `the connection attempt failed before the socket opened${conn.connectError === null ? '' : `: ${printable(conn.connectError, MAX_REASON_LENGTH)}`}`;
     this.connectionEnded(
       conn,
       closeCode,
-      text || policy.reason,
+      why,
       policy.action,
       closeCode === null ? 'connection-lost' : 'server-close',
     );

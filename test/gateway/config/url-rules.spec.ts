@@ -1,4 +1,5 @@
 import {
+  checkApiUrl,
   checkGatewayUrl,
   checkResumeUrl,
   connectionUrl,
@@ -57,6 +58,21 @@ describe('connection URLs (GW-URL-2, GW-URL-4)', () => {
       url: 'ws://proxy.example/discord',
     });
     expect(checkGatewayUrl('https://proxy.example/discord', false)).toHaveProperty('rule');
+  });
+
+  it('names every rule a URL breaks at once, not only the first', () => {
+    expect(checkGatewayUrl('ws://u:p@proxy.example/discord#top', false)).toEqual({
+      rule:
+        'may use ws: only for a loopback host (127.0.0.0/8, ::1, localhost) unless ' +
+        'allowInsecureGateway is true; use wss:; it must not contain credentials; ' +
+        'it must have no fragment',
+    });
+    expect(checkApiUrl('http://u:p@api.example/api?x=1', false)).toEqual({
+      rule:
+        'may use http: only for a loopback host (127.0.0.0/8, ::1, localhost) unless ' +
+        'allowInsecureGateway is true; use https:; it must not contain credentials; ' +
+        'it must have no query or fragment',
+    });
   });
 });
 

@@ -76,6 +76,15 @@ describe('Shard lifecycle: close() at any moment', () => {
     const delays = h.data('SHARD_RECONNECTING').map((d) => d.delayMs);
     // First attempt at once, then base * 2^n at the low end of the jitter range [half, full].
     expect(delays.slice(0, 6)).toEqual([0, 500, 1_000, 2_000, 4_000, 4_000]);
+    // Each attempt ends as what it was: a failed attempt, with the error, not a dropped connection.
+    const ends = h.data('SHARD_DISCONNECTED');
+    expect(ends.length).toBeGreaterThanOrEqual(5);
+    for (const end of ends) {
+      expect(end).toMatchObject({ code: null, cause: 'connection-lost' });
+      expect(end.reason).toMatch(
+        /^the connection attempt failed before the socket opened: Unexpected server response: \d{3}$/,
+      );
+    }
     await h.shard.close();
     const attempts = h.gw.record.upgrades.length;
     await clock.advance(60_000);
