@@ -83,7 +83,8 @@ type StreamReply = [string, [string, string[]][]][];
  *   async ones included; a handler that throws is logged by the module and still counts as
  *   finished. Entries of one shard run one after another; shards run side by side.
  * - **Crashes.** A consumer that dies stops renewing its leases; once they lapse another
- *   consumer takes its shards and reclaims its pending entries idle for `claimIdleMs`
+ *   consumer takes its shards, claims the entries it left pending and runs them before newer
+ *   ones (order holds). Entries pending elsewhere for `claimIdleMs` are reclaimed too
  *   (XAUTOCLAIM). Handlers therefore run at least once: `event.entryId` (`<generation>-<s>`)
  *   identifies a dispatch for dropping duplicates.
  * - **Names.** `consumerName` is this instance's name in its group; restarted under the same

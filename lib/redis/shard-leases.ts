@@ -144,7 +144,8 @@ export function planLeases(
  * Hand-over: a consumer holding more than its share marks a shard `release`; the reader stops
  * that shard at the next entry boundary (the entry in hand finished and acknowledged) and
  * calls {@link handOver}. The next holder claims the entries the previous one had read but not
- * run (XCLAIM) before it reads new ones, so the shard's order is kept.
+ * run (XCLAIM) before it reads new ones, so the shard's order is kept. It does the same when it
+ * takes a lease that lapsed (its holder died), without waiting for the entries' idle timeout.
  */
 export class ShardLeases {
   /** The shards whose leases this consumer holds, by shard id. */
@@ -252,10 +253,43 @@ export class ShardLeases {
       if (taken !== 'OK') continue;
       const key = keys.events(shardCount, id);
       const from = await this.redis.getdel(this.handoverKey(id));
-      if (from !== null && from !== consumerName) await this.claimHandedOver(key, from);
+      if (from === null) await this.claimLapsed(id, key);
+      else if (from !== consumerName) await this.claimHandedOver(key, from);
       this.held.set(id, { id, key, reclaim: true, runOwnPending: true, release: false });
       wanted--;
       logger.debug(`Consumer ${consumerName} took shard ${id}`);
+    }
+  }
+
+  /**
+   * A lease taken without a hand-over lapsed: its holder died or lost Redis. The entries it
+   * read are pending under its name, some idle for less than `claimIdleMs`; they are claimed at
+   * once so that they run before any newer entry of the shard (reclaiming them later, after
+   * the idle timeout, would run them out of order). A holder still alive and mid-entry may
+   * then run one twice, which at-least-once delivery allows.
+   */
+  private async claimLapsed(shardId: number, key: string): Promise<void> {
+    const { group, consumerName, batchSize, logger } = this.options;
+    let start = '-';
+    let claimed = 0;
+    for (;;) {
+      const pending = (await this.redis.xpending(key, group, start, '+', batchSize)) as [
+        string,
+        string,
+        ...unknown[],
+      ][];
+      const theirs = pending.filter(([, owner]) => owner !== consumerName).map(([id]) => id);
+      if (theirs.length > 0) {
+        await this.redis.xclaim(key, group, consumerName, 0, ...theirs, 'JUSTID');
+        claimed += theirs.length;
+      }
+      if (pending.length < batchSize) break;
+      start = `(${pending[pending.length - 1]![0]}`;
+    }
+    if (claimed > 0) {
+      logger.log(
+        `Consumer ${consumerName} reclaimed ${claimed} pending entr${claimed === 1 ? 'y' : 'ies'} of shard ${shardId} (its previous holder's lease lapsed)`,
+      );
     }
   }
 

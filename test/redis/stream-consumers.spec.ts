@@ -286,6 +286,9 @@ describeWithRedis(
       expect(second.logs('log').some((l) => /reclaimed \d+ pending entr/.test(l))).toBe(true);
       const calls = await redis.lrange(record('A', 'calls'), 0, -1);
       expect(new Set(calls).size).toBe(total);
+      // Per-guild order holds across the crash: a2 ran what a1 left pending before anything
+      // newer (the order lists record each entry's first handling).
+      await expectOrderPerGuild(redis, 'A', total);
       expect(second.logs('error')).toEqual([]);
     });
 

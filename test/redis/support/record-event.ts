@@ -16,8 +16,8 @@ export const recordKey = (target: { keyPrefix: string; group: string }, what: st
 
 /**
  * A handler's side effects, idempotent by shard and entry id: every call is appended to `calls`; the
- * first handling of an entry id sets it in `recorded` (HSETNX) and appends the content to the
- * guild's `order` list.
+ * first handling of an entry id sets it in `recorded` (HSETNX) and, in the same script, appends
+ * the content to the guild's `order` list.
  */
 export async function recordEvent(
   redis: Redis,
@@ -30,6 +30,15 @@ export async function recordEvent(
   const id = `${event.shardId}:${event.entryId as string}`;
   const data = event.data as { guild_id?: string; content: string };
   await redis.rpush(recordKey(target, 'calls'), id);
-  const first = await redis.hsetnx(recordKey(target, 'recorded'), id, target.name);
-  if (first === 1) await redis.rpush(recordKey(target, `order:${data.guild_id}`), data.content);
+  // One script, so that a consumer killed mid-call cannot leave an entry recorded but missing
+  // from its guild's order.
+  await redis.eval(
+    `if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[3]) end`,
+    2,
+    recordKey(target, 'recorded'),
+    recordKey(target, `order:${data.guild_id}`),
+    id,
+    target.name,
+    data.content,
+  );
 }
