@@ -32,6 +32,8 @@ import { Token } from './token.js';
  */
 
 const BOT_PREFIX = /^bot /i;
+/** The prefix of an OAuth2 access token in an Authorization header, not of a bot token. */
+const BEARER_PREFIX = /^bearer\s/i;
 /**
  * Longest token accepted. Discord's are about 70 characters; the bound keeps IDENTIFY and
  * RESUME far below the gateway's 4096-byte payload limit.
@@ -46,6 +48,8 @@ export function tokenProblem(value: unknown): string | null {
   const raw = value.replace(BOT_PREFIX, '');
   if (raw.length === 0) return 'must contain the token after the "Bot " prefix';
   if (BOT_PREFIX.test(raw)) return 'must have at most one "Bot " prefix';
+  if (BEARER_PREFIX.test(raw))
+    return 'must be the bot token (optionally prefixed "Bot "), not a "Bearer " OAuth2 access token';
   if (/\s/.test(raw)) return 'must not contain whitespace (check for a trailing newline)';
   if (raw.length > MAX_TOKEN_LENGTH) return `must be at most ${MAX_TOKEN_LENGTH} characters`;
   return null;

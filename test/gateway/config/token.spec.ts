@@ -68,6 +68,7 @@ describe('Token: the token never leaks (issue 2, issue 6 Security)', () => {
     ['two Bot prefixes', { token: `Bot Bot ${TOKEN}` }],
     ['a trailing newline', { token: `${TOKEN}\n` }],
     ['inner whitespace', { token: `${TOKEN} x` }],
+    ['a Bearer prefix', { token: `Bearer ${TOKEN}` }],
     ['the token as an intent name', { token: TOKEN, intents: [TOKEN] }],
     ['the token as intents', { token: TOKEN, intents: TOKEN }],
     ['the token in the gateway URL', { token: TOKEN, gatewayUrl: `ws://${MARKER}.example.com` }],
@@ -90,5 +91,40 @@ describe('Token: the token never leaks (issue 2, issue 6 Security)', () => {
     expect(configError.stack ?? '').not.toContain(MARKER);
     expect(JSON.stringify(configError.issues)).not.toContain(MARKER);
     expectNoMarker(configError);
+  });
+});
+
+describe('Token: an OAuth2 "Bearer " token is named as such', () => {
+  /** The ConfigError `token` gets, as its issues. */
+  function issuesFor(token: string): ConfigError['issues'] {
+    try {
+      normalizeShardOptions({ token, intents: 1 });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as ConfigError).issues;
+    }
+    throw new Error('the token was accepted');
+  }
+
+  it.each([
+    ['Bearer abc.def.ghi', 'Bearer abc.def.ghi'],
+    ['lower case, after a Bot prefix', `Bot bearer ${TOKEN}`],
+    ['a tab after Bearer', `Bearer\t${TOKEN}`],
+  ])('%s: one issue on token saying a bot token is needed, no whitespace hint', (_name, token) => {
+    const issues = issuesFor(token);
+    expect(issues).toEqual([
+      {
+        path: 'token',
+        rule: 'must be the bot token (optionally prefixed "Bot "), not a "Bearer " OAuth2 access token',
+      },
+    ]);
+    expect(JSON.stringify(issues)).not.toContain('whitespace');
+    expect(JSON.stringify(issues)).not.toContain('abc.def');
+    expect(JSON.stringify(issues)).not.toContain(MARKER);
+  });
+
+  it('a token that merely starts with the letters "Bearer" is a token like any other', () => {
+    const config = normalizeShardOptions({ token: `Bearer${TOKEN}`, intents: 1 });
+    expect(config.token.reveal()).toBe(`Bearer${TOKEN}`);
   });
 });
