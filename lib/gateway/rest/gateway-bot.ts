@@ -74,8 +74,9 @@ const MAX_BODY_BYTES = 64 * 1024;
  * (401: the token was rejected) throw at once.
  *
  * What the server sends is bounded: a body over 64 KiB is not read, a request is given up after
- * `requestTimeoutMs`, and error messages hold the status and Discord's numeric error code,
- * never the body's text (a server that echoes the request would put the token there).
+ * `requestTimeoutMs`, and error messages hold the status and Discord's numeric error code
+ * (left out when it is 0 or absent), never the body's text (a server that echoes the request
+ * would put the token there).
  *
  * @throws HttpError on a non-2xx answer, a network failure, or a rate limit longer than the
  *   waiting budget (message never holds the token, headers or body text)
@@ -140,7 +141,10 @@ export async function fetchGatewayBot(options: FetchGatewayBotOptions): Promise<
           (retry !== null && status === 429
             ? ` (rate limited for ${retry.waitMs} ms, more than the ${waitLeftMs} ms of maxRetryWaitMs left)`
             : '') +
-          (Number.isSafeInteger(code) ? ` (Discord error code ${code as number})` : ''),
+          // Code 0 is Discord's "general error": it would add nothing to the status.
+          (Number.isSafeInteger(code) && code !== 0
+            ? ` (Discord error code ${code as number})`
+            : ''),
       );
     }
     return parseGatewayBot(body);

@@ -157,7 +157,8 @@ describe('fetchGatewayBot (docs/protocol.md section 12)', () => {
     expect(error).toBeInstanceOf(HttpError);
     expect(error.status).toBe(401);
     expect(error.route).toBe('/gateway/bot');
-    expect(error.message).toContain('token was rejected');
+    // Discord's code 0 ("general error") is left out: it says nothing the status does not.
+    expect(error.message).toBe('GET /gateway/bot failed with HTTP 401 (the token was rejected)');
     for (const text of [
       error.message,
       inspect(error, { depth: 5 }),
@@ -167,6 +168,18 @@ describe('fetchGatewayBot (docs/protocol.md section 12)', () => {
       expect(text).not.toContain(TOKEN);
       expect(text).not.toContain('Authorization');
     }
+  });
+
+  it.each([
+    ['a body without a code', { message: '401: Unauthorized' }],
+    ['a body that is not JSON', 'Unauthorized'],
+  ])('a 401 with %s names no Discord error code', async (_name, body) => {
+    replies.push({ status: 401, body });
+    const error = (await fetchGatewayBot({ apiUrl, token: TOKEN }).catch(
+      (e: unknown) => e,
+    )) as HttpError;
+    expect(error).toBeInstanceOf(HttpError);
+    expect(error.message).toBe('GET /gateway/bot failed with HTTP 401 (the token was rejected)');
   });
 
   it('a network failure is retried after 1 s, then 2 s, then an HttpError with status 0 naming the cause', async () => {
