@@ -45,19 +45,24 @@ export function loggerAtLevel(logger: GatewayLogger, level: LogLevel): GatewayLo
  * and above (default `warn`). An error is printed through {@link describeError} (its stack),
  * never handed to `console.error` as a value: inspecting a hostile value (a throwing getter,
  * a Proxy) would throw out of the logger and from wherever it was called.
+ *
+ * @param label the name in the prefix, default `'gateway'`: where several processes share one
+ *   terminal, a process name (`consoleLogger('warn', 'consumer-a')` writes `[consumer-a] ...`)
+ *   tells whose line it is.
  */
-export function consoleLogger(level: LogLevel = 'warn'): GatewayLogger {
+export function consoleLogger(level: LogLevel = 'warn', label = 'gateway'): GatewayLogger {
+  const prefix = `[${label}]`;
   return loggerAtLevel(
     {
       error: (message, error) =>
         console.error(
           error === undefined
-            ? `[gateway] ${message}`
-            : `[gateway] ${message}: ${describeError(error, true)}`,
+            ? `${prefix} ${message}`
+            : `${prefix} ${message}: ${describeError(error, true)}`,
         ),
-      warn: (message) => console.warn(`[gateway] ${message}`),
-      log: (message) => console.log(`[gateway] ${message}`),
-      debug: (message) => console.debug(`[gateway] ${message}`),
+      warn: (message) => console.warn(`${prefix} ${message}`),
+      log: (message) => console.log(`${prefix} ${message}`),
+      debug: (message) => console.debug(`${prefix} ${message}`),
     },
     level,
   );

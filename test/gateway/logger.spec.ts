@@ -76,6 +76,32 @@ describe('consoleLogger (the core default) with hostile values', () => {
   });
 });
 
+describe('consoleLogger label', () => {
+  it('writes [gateway] by default, at the level given', () => {
+    const lines: string[] = [];
+    withConsole(lines, () => {
+      const logger = consoleLogger('warn');
+      logger.warn('Consumer consumer-b lost its lease of shard 3');
+      logger.log('a milestone below the level');
+    });
+    expect(lines).toEqual(['[gateway] Consumer consumer-b lost its lease of shard 3\n']);
+  });
+
+  it('writes the label given instead, on every level and with an error', () => {
+    const lines: string[] = [];
+    withConsole(lines, () => {
+      const logger = consoleLogger('debug', 'consumer-b');
+      logger.debug('d');
+      logger.log('l');
+      logger.warn('w');
+      logger.error('failed', new TypeError('bad thing'));
+    });
+    expect(lines.slice(0, 3)).toEqual(['[consumer-b] d\n', '[consumer-b] l\n', '[consumer-b] w\n']);
+    expect(lines[3]).toMatch(/^\[consumer-b\] failed: TypeError: bad thing/);
+    expect(lines.join('')).not.toContain('[gateway]');
+  });
+});
+
 describe('printable (text from the network or a file, for one log line)', () => {
   it('escapes ANSI escapes, newlines and other controls, so no line can be forged', () => {
     expect(printable('ok\n[gateway] forged\u001b[31mred\r\t\u0000\u009b\u2028\u202e')).toBe(
