@@ -81,7 +81,8 @@ type StreamReply = [string, [string, string[]][]][];
  *   Each change is logged: `Consumer <name> of group <group> reads shards <ids> of <count>`.
  * - **Acknowledgement.** An entry is acknowledged (XACK) after every handler of it finished,
  *   async ones included; a handler that throws is logged by the module and still counts as
- *   finished. Entries of one shard run one after another; shards run side by side.
+ *   finished. Entries of one shard run one after another; shards run side by side, each in a
+ *   task of its own, so a slow handler holds up its own shard only.
  * - **Crashes.** A consumer that dies stops renewing its leases; once they lapse another
  *   consumer takes its shards, claims the entries it left pending and runs them before newer
  *   ones (order holds). Entries pending elsewhere for `claimIdleMs` are reclaimed too
@@ -141,6 +142,19 @@ export class RedisEventConsumer {
   private readonly lastHandled = new Map<number, string>();
   /** Shards whose group was created again (Redis lost it): the next entry is checked for a gap. */
   private readonly gapCheck = new Set<number>();
+  /**
+   * The shards whose entries are being run, each by a task of its own: one slow handler holds
+   * up its own shard only. The blocking read leaves them out until their task ends.
+   */
+  private readonly busy = new Map<number, Promise<void>>();
+  /** The blocking reader's connection id, for CLIENT UNBLOCK (`null`: not asked since it connected). */
+  private readerId: number | null = null;
+  /** The reader is in a blocking XREADGROUP. */
+  private readerBlocked = false;
+  /** Ends the read loop's wait while every held shard is busy. */
+  private wakeIdle: (() => void) | null = null;
+  /** The NOGROUP recovery is under way (tasks and the reader may all meet it at once). */
+  private recreatingGroups = false;
 
   /** @throws ConfigError listing every invalid option. */
   constructor(options: RedisEventConsumerOptions) {
@@ -195,6 +209,9 @@ export class RedisEventConsumer {
     this.reader = this.redis.duplicate({ maxRetriesPerRequest: null });
     this.replyReader = this.redis.duplicate({ maxRetriesPerRequest: null });
     for (const client of [this.reader, this.replyReader]) client.on('error', () => undefined);
+    this.reader.on('ready', () => {
+      this.readerId = null;
+    });
     let resolve: () => void = () => undefined;
     const promise = new Promise<void>((r) => {
       resolve = r;
@@ -287,9 +304,10 @@ export class RedisEventConsumer {
     this.running = false;
     clearInterval(this.tickTimer);
     this.reader.disconnect();
-    // Replies keep coming until the batch in hand is done: its handlers may be waiting for
-    // the outcome of a command they sent.
+    // Replies keep coming until the batches in hand are done: their handlers may be waiting
+    // for the outcome of a command they sent.
     await this.readLoop;
+    await Promise.all(this.busy.values());
     this.replying = false;
     this.replyReader.disconnect();
     await this.replyLoop;
@@ -414,51 +432,127 @@ export class RedisEventConsumer {
     await this.readReports().catch(() => undefined);
   }
 
+  /**
+   * The blocking read over the held shards that no task is running. Each shard it gets entries
+   * of goes to a task of its own ({@link drain}); a shard to recover does too ({@link recover}).
+   */
   private async read(): Promise<void> {
     while (this.running) {
       try {
         await this.releaseDue();
-        const shards = [...this.leases.held.values()];
-        if (shards.length === 0) {
-          await sleep(100);
+        const idle: HeldShard[] = [];
+        for (const shard of this.leases.held.values()) {
+          if (this.busy.has(shard.id)) continue;
+          if (shard.reclaim || shard.runOwnPending)
+            this.startTask(shard, () => this.recover(shard));
+          else idle.push(shard);
+        }
+        if (idle.length === 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(() => this.wakeIdle?.(), 100);
+            this.wakeIdle = () => {
+              clearTimeout(timer);
+              this.wakeIdle = null;
+              resolve();
+            };
+          });
           continue;
         }
-        for (const shard of shards) {
-          if (shard.reclaim || shard.runOwnPending) await this.recover(shard);
+        this.readerId ??= Number(await this.reader.client('ID'));
+        let reply: StreamReply | null;
+        this.readerBlocked = true;
+        try {
+          reply = (await this.reader.xreadgroup(
+            'GROUP',
+            this.group,
+            this.consumerName,
+            'COUNT',
+            this.batchSize,
+            'BLOCK',
+            Math.max(50, Math.floor(this.leaseMs / 6)),
+            'STREAMS',
+            ...idle.map((s) => s.key),
+            ...idle.map(() => '>'),
+          )) as StreamReply | null;
+        } finally {
+          this.readerBlocked = false;
         }
-        const reply = (await this.reader.xreadgroup(
-          'GROUP',
-          this.group,
-          this.consumerName,
-          'COUNT',
-          this.batchSize,
-          'BLOCK',
-          Math.max(50, Math.floor(this.leaseMs / 6)),
-          'STREAMS',
-          ...shards.map((s) => s.key),
-          ...shards.map(() => '>'),
-        )) as StreamReply | null;
-        await this.runBatch(reply ?? []);
+        for (const [key, entries] of reply ?? []) {
+          const shard = this.leases.held.get(Number(key.slice(key.lastIndexOf(':') + 1)));
+          if (shard !== undefined && !this.busy.has(shard.id)) {
+            this.startTask(shard, () => this.drain(shard, entries));
+          }
+        }
       } catch (error) {
         if (!this.running) return;
-        if (/NOGROUP/.test((error as Error).message)) {
-          this.logger.warn(
-            `Group ${this.group} is missing in Redis (restarted without persistence?); creating it again`,
-          );
-          for (const id of this.leases.held.keys()) this.gapCheck.add(id);
-          await Promise.all([...this.leases.held.keys()].map((id) => this.createGroup(id))).catch(
-            () => undefined,
-          );
-          continue;
-        }
-        if (!this.readFailing) {
-          this.readFailing = true;
-          this.logger.warn(
-            `Consumer ${this.consumerName} cannot read its streams (${describeError(error)}); it retries`,
-          );
-        }
+        await this.readFailed(error);
         await sleep(250);
       }
+    }
+  }
+
+  /** Runs `work` as `shard`'s task; when it ends the shard goes back to the blocking read. */
+  private startTask(shard: HeldShard, work: () => Promise<void>): void {
+    const task = work()
+      .catch((error: unknown) => (this.running ? this.readFailed(error) : undefined))
+      .finally(() => {
+        this.busy.delete(shard.id);
+        this.wakeIdle?.();
+        // The blocking read left this shard out: have it start again with the shard in it.
+        if (this.readerBlocked && this.readerId !== null) {
+          void this.redis.client('UNBLOCK', this.readerId).catch(() => undefined);
+        }
+      });
+    this.busy.set(shard.id, task);
+  }
+
+  /**
+   * Runs a batch the blocking read got, then, while batches come full, reads the shard on its
+   * own (no need to wait for the other shards' batches).
+   */
+  private async drain(shard: HeldShard, entries: [string, string[]][]): Promise<void> {
+    let batch = entries;
+    for (;;) {
+      await this.runShard(shard, batch);
+      if (batch.length < this.batchSize || !this.running || !this.holds(shard)) return;
+      const reply = (await this.redis.xreadgroup(
+        'GROUP',
+        this.group,
+        this.consumerName,
+        'COUNT',
+        this.batchSize,
+        'STREAMS',
+        shard.key,
+        '>',
+      )) as StreamReply | null;
+      batch = reply?.[0]?.[1] ?? [];
+      if (batch.length === 0) return;
+    }
+  }
+
+  /** A read failed: a group Redis lost (NOGROUP) is created again; anything else is logged once. */
+  private async readFailed(error: unknown): Promise<void> {
+    if (/NOGROUP/.test((error as Error).message)) {
+      if (this.recreatingGroups) return;
+      this.recreatingGroups = true;
+      try {
+        this.logger.warn(
+          `Group ${this.group} is missing in Redis (restarted without persistence?); creating it again`,
+        );
+        for (const id of this.leases.held.keys()) this.gapCheck.add(id);
+        await Promise.all([...this.leases.held.keys()].map((id) => this.createGroup(id))).catch(
+          () => undefined,
+        );
+      } finally {
+        this.recreatingGroups = false;
+      }
+      return;
+    }
+    if (!this.readFailing) {
+      this.readFailing = true;
+      this.logger.warn(
+        `Consumer ${this.consumerName} cannot read its streams (${describeError(error)}); it retries`,
+      );
     }
   }
 
@@ -510,15 +604,6 @@ export class RedisEventConsumer {
       await this.runShard(shard, entries);
       after = entries[entries.length - 1]![0];
     }
-  }
-
-  private async runBatch(reply: StreamReply): Promise<void> {
-    await Promise.all(
-      reply.map(([key, entries]) => {
-        const shard = this.leases.held.get(Number(key.slice(key.lastIndexOf(':') + 1)));
-        return shard === undefined ? undefined : this.runShard(shard, entries);
-      }),
-    );
   }
 
   /** Whether `shard` is still this consumer's and not being handed over. */
@@ -601,10 +686,10 @@ export class RedisEventConsumer {
     );
   }
 
-  /** Hands over the shards marked while none of their entries was running. */
+  /** Hands over the shards marked while none of their entries was running (a task hands its own over). */
   private async releaseDue(): Promise<void> {
     for (const shard of [...this.leases.held.values()]) {
-      if (shard.release) await this.leases.handOver(shard);
+      if (shard.release && !this.busy.has(shard.id)) await this.leases.handOver(shard);
     }
   }
 

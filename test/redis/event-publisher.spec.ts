@@ -15,6 +15,19 @@ import { describeWithRedis, uniquePrefix, type TestRedis } from '../support/redi
 jest.setTimeout(60_000);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Runs `check` (assertions) until it passes, every 100 ms; after `timeoutMs` its last failure is thrown. */
+async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await sleep(100);
+    }
+  }
+}
 const guildOf = (shardId: number, shardCount: number) =>
   String(BigInt(shardCount * 1_000 + shardId) << 22n);
 
@@ -133,6 +146,16 @@ describeWithRedis(
         timestamp: 1,
       });
       await sleep(500);
+      // The session save runs every 200 ms: on a loaded machine it can lag the streams a little.
+      await eventually(async () => {
+        for (const shardId of [0, 1]) {
+          expect(await redis.xlen(keys().events(2, shardId))).toBe(20);
+          const saved = JSON.parse((await redis.get(keys().session(2, shardId))) ?? 'null') as {
+            sequence: number;
+          } | null;
+          expect(saved?.sequence).toBe(cluster.info().find((s) => s.id === shardId)!.sequence);
+        }
+      });
       for (const shardId of [0, 1]) {
         const list = await entries(redis, keys().events(2, shardId));
         expect(list.map((e) => e.data.content)).toEqual(
@@ -249,8 +272,10 @@ describeWithRedis(
 
     it('a command that waits behind the presence limit longer than commandTimeoutMs is accepted by the gateway process and resolves once sent, not a timeout', async () => {
       await gateway.stop();
-      // The presence limit scaled down: 5 per 2 s, so the 6th to 8th updates wait about 2 s,
-      // twice the consumer's commandTimeoutMs.
+      // The presence limit scaled down: 5 per 2 s, so the 6th to 8th updates wait about 2.5 s,
+      // over twice the consumer's commandTimeoutMs. The margin is scaled up with it (500 ms):
+      // the fake shares this process's event loop, and on a loaded machine it stamps an
+      // arrival late by more than the default margin.
       gateway = await FakeGateway.start({
         shards: 2,
         presenceLimit: { limit: 5, windowMs: 2_000 },
@@ -269,7 +294,7 @@ describeWithRedis(
           gatewayUrl: gateway.url,
           apiUrl: gateway.apiUrl,
           shards: { from: 0, to: 1, shardCount: 2 },
-          limits: { presenceWindowMs: 2_000, presenceMarginMs: 100 },
+          limits: { presenceWindowMs: 2_000, presenceMarginMs: 500 },
         },
         { eventSink: publisher, logger: recordingLogger() },
       );

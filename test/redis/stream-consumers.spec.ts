@@ -292,6 +292,48 @@ describeWithRedis(
       expect(second.logs('error')).toEqual([]);
     });
 
+    it("one slow handler holds up its own shard only: another shard's dispatch is handled at once, and the slow shard's next one waits its turn", async () => {
+      await startGatewayProcess();
+      const handled: { content: string; at: number }[] = [];
+      const source = new RedisEventConsumer({
+        redis: server.client(),
+        token: FakeGateway.defaultToken,
+        keyPrefix: prefix,
+        group: 'A',
+        consumerName: 'a1',
+        shardCount: SHARDS,
+        leaseMs: 1_500,
+      });
+      @Injectable()
+      class Handler {
+        @OnGatewayEvent(EventType.MessageCreate)
+        async onMessage(data: { content: string }): Promise<void> {
+          if (data.content === 'm-0') await sleep(4_000);
+          handled.push({ content: data.content, at: Date.now() });
+        }
+      }
+      @Module({
+        imports: [GatewayModule.forConsumer({ source, logLevel: 'warn' })],
+        providers: [Handler],
+      })
+      class App {}
+      apps.push(
+        await NestFactory.createApplicationContext(App, { logger: false, abortOnError: false }),
+      );
+      await source.waitUntilReady();
+      expect(source.shardIds).toEqual([0, 1, 2, 3]);
+      // m-0 (slow) and m-4 go to guild 0 on shard 0; m-1 to guild 1 on shard 1.
+      const sentAt = Date.now();
+      await send(0, 2, 200);
+      await send(4, 1, 0);
+      const deadline = Date.now() + 20_000;
+      while (handled.length < 3 && Date.now() < deadline) await sleep(50);
+      expect(handled.map((h) => h.content)).toEqual(['m-1', 'm-0', 'm-4']);
+      // m-1 did not wait for m-0's 4 s: handled well before m-0 finished.
+      expect(handled[0]!.at - sentAt).toBeLessThan(2_500);
+      expect(handled[1]!.at - sentAt).toBeGreaterThanOrEqual(4_000);
+    });
+
     it('a Redis restart mid-run: the gateway shards stay up, publishing and consuming resume by themselves, what was lost is counted and reported, nothing crashes', async () => {
       const child = await startGatewayProcess();
       const handled: string[] = [];
