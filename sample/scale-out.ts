@@ -9,13 +9,15 @@
  * - two consumer processes running the sample's handlers (`BotHandlers`) in consumer mode,
  *   one group, sharing the shard streams.
  *
- * Each process prints what it holds and handles. Runs `DEMO_SECONDS` (default 30) or until
- * Ctrl+C. Needs `redis-server` (the Debian package); `REDIS_SERVER_BIN` names another binary.
+ * Each process prints what it holds and handles, library warnings included (prefixed with its
+ * name); this one prints each process's pid, and any that exits before the demo ends. Runs
+ * `DEMO_SECONDS` (default 30) or until Ctrl+C. Needs `redis-server` on the PATH (the Debian
+ * package); `REDIS_SERVER_BIN` names another binary.
  */
 import 'reflect-metadata';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Module } from '@nestjs/common';
+import { ConsoleLogger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import {
@@ -81,7 +83,7 @@ function connectRedis(role: Role): Redis {
 async function runGateway(role: Role): Promise<() => Promise<void>> {
   const redis = connectRedis(role);
   const token = FakeGateway.defaultToken;
-  const logger = consoleLogger('warn');
+  const logger = consoleLogger('warn', role.name);
   const publisher = new RedisEventPublisher({
     redis,
     token,
@@ -139,7 +141,7 @@ async function runConsumer(role: Role): Promise<() => Promise<void>> {
     group: GROUP,
     consumerName: role.name,
     shardCount: SHARD_COUNT,
-    logger: consoleLogger('warn'),
+    logger: consoleLogger('warn', role.name),
   });
   const config: SampleConfig = {
     mode: 'embedded',
@@ -153,7 +155,7 @@ async function runConsumer(role: Role): Promise<() => Promise<void>> {
   })
   class ConsumerApp {}
   const app = await NestFactory.createApplicationContext(ConsumerApp, {
-    logger: ['log', 'warn', 'error'],
+    logger: new ConsoleLogger({ prefix: role.name, logLevels: ['log', 'warn', 'error'] }),
   });
   let handled = 0;
   source.addListener((event: GatewayEvent) => {
@@ -195,6 +197,7 @@ async function orchestrate(): Promise<void> {
   });
   say('demo', `FakeGateway on ${gateway.url}; redis-server on port ${redis.port}`);
   const children: { role: Role['role']; process: ChildProcess }[] = [];
+  let stopping = false;
   const start = (role: Omit<Role, 'redisPort' | 'gatewayUrl' | 'apiUrl'>): void => {
     const full: Role = {
       ...role,
@@ -202,10 +205,19 @@ async function orchestrate(): Promise<void> {
       gatewayUrl: gateway.url,
       apiUrl: gateway.apiUrl,
     };
-    children.push({
-      role: role.role,
-      process: fork(fileURLToPath(import.meta.url), [JSON.stringify(full)], { stdio: 'inherit' }),
+    const child = fork(fileURLToPath(import.meta.url), [JSON.stringify(full)], {
+      stdio: 'inherit',
     });
+    say('demo', `started ${role.name} (pid ${child.pid})`);
+    // Once stopping, only a failed exit is news: the others are the SIGTERMs sent below.
+    child.once('exit', (code, signal) => {
+      if (!stopping || code !== 0)
+        say(
+          'demo',
+          `${role.name} exited unexpectedly (${signal === null ? `exit code ${code}` : signal})`,
+        );
+    });
+    children.push({ role: role.role, process: child });
   };
   start({ role: 'gateway', name: 'gateway-0', bucket: 0 });
   start({ role: 'gateway', name: 'gateway-1', bucket: 1 });
@@ -220,6 +232,7 @@ async function orchestrate(): Promise<void> {
       resolve();
     });
   });
+  stopping = true;
   say('demo', `stopping; the FakeGateway generated ${traffic.generated} dispatches`);
   // Consumers first: a consumer still handling an event may be waiting on a gateway process
   // for a command's outcome; with the gateways gone it would wait for nothing.
@@ -230,6 +243,8 @@ async function orchestrate(): Promise<void> {
         .map(
           ({ process: child }) =>
             new Promise<void>((resolve) => {
+              // One that died already (killed, or failed to start) sends no second 'exit'.
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
               child.once('exit', () => resolve());
               child.kill('SIGTERM');
             }),

@@ -13,6 +13,45 @@ const root = resolve('.');
 const SECONDS = 20;
 const demoJs = join(root, 'dist/sample/scale-out.js');
 
+/**
+ * Runs the demo for `seconds`; `watch` sees the output so far at each chunk. The demo gets a
+ * process group of its own: one that does not stop by itself within `seconds + 30` s is killed
+ * with its children, so a hang fails the test (exit code `null`) and leaves no process behind.
+ */
+async function runDemo(
+  seconds: number,
+  watch: (output: string) => void = () => undefined,
+): Promise<{ code: number | null; output: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, DEMO_SECONDS: String(seconds) };
+  delete env.NODE_OPTIONS;
+  const child = spawn(process.execPath, [demoJs], { cwd: root, env, detached: true });
+  let output = '';
+  const onData = (data: Buffer) => {
+    output += data.toString('utf8');
+    watch(output);
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const code = await new Promise<number | null>((done) => {
+    const timer = setTimeout(
+      () => process.kill(-(child.pid as number), 'SIGKILL'),
+      (seconds + 30) * 1_000,
+    );
+    child.on('close', (exitCode) => {
+      clearTimeout(timer);
+      done(exitCode);
+    });
+  });
+  return { code, output };
+}
+
+/** The lines `name` printed (`[name] ...`), without the prefix. */
+const linesOf = (output: string, name: string): string[] =>
+  output
+    .split('\n')
+    .filter((l) => l.startsWith(`[${name}] `))
+    .map((l) => l.slice(name.length + 3));
+
 describeWithRedis('npm run demo:scale-out', () => {
   let release: (() => void) | undefined;
 
@@ -24,22 +63,8 @@ describeWithRedis('npm run demo:scale-out', () => {
   afterAll(() => release?.());
 
   it(`runs for DEMO_SECONDS=${SECONDS}: each process says what it holds and handles, the consumers split the shards and handle dispatches, and it stops by itself with code 0`, async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, DEMO_SECONDS: String(SECONDS) };
-    delete env.NODE_OPTIONS;
-    const child = spawn(process.execPath, [demoJs], { cwd: root, env });
-    let output = '';
-    child.stdout.on('data', (data: Buffer) => (output += data.toString('utf8')));
-    child.stderr.on('data', (data: Buffer) => (output += data.toString('utf8')));
-    const code = await new Promise<number | null>((done) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), (SECONDS + 30) * 1_000);
-      child.on('close', (exitCode) => {
-        clearTimeout(timer);
-        done(exitCode);
-      });
-    });
-    const lines = output.split('\n');
-    const of = (name: string) =>
-      lines.filter((l) => l.startsWith(`[${name}] `)).map((l) => l.slice(name.length + 3));
+    const { code, output } = await runDemo(SECONDS);
+    const of = (name: string) => linesOf(output, name);
     try {
       expect(code).toBe(0);
       expect(of('gateway-0')).toContainEqual(
@@ -73,9 +98,34 @@ describeWithRedis('npm run demo:scale-out', () => {
       expect(of('demo')).toContainEqual(
         expect.stringMatching(/^stopping; the FakeGateway generated \d+ dispatches$/),
       );
+      expect(of('demo')).not.toContainEqual(expect.stringMatching(/exited unexpectedly/));
+      // Library lines name their process too: none is left with the core's default prefix.
+      expect(output).not.toMatch(/^\[gateway\] /m);
     } catch (error) {
       (error as Error).message += `\n--- demo output ---\n${output}`;
       throw error;
     }
   }, 90_000);
+
+  it('a consumer killed with SIGKILL is reported once by name and signal, and the demo still stops by itself with code 0', async () => {
+    const seconds = 10;
+    let killed = false;
+    const { code, output } = await runDemo(seconds, (soFar) => {
+      // Killed once it has said what it reads: it is running, not starting up.
+      if (killed || !/^\[consumer-b\] consumer process /m.test(soFar)) return;
+      const pid = /^\[demo\] started consumer-b \(pid (\d+)\)$/m.exec(soFar)?.[1];
+      if (pid === undefined) return;
+      killed = true;
+      process.kill(Number(pid), 'SIGKILL');
+    });
+    try {
+      expect(killed).toBe(true);
+      expect(code).toBe(0);
+      const reports = linesOf(output, 'demo').filter((l) => /exited unexpectedly/.test(l));
+      expect(reports).toEqual(['consumer-b exited unexpectedly (SIGKILL)']);
+    } catch (error) {
+      (error as Error).message += `\n--- demo output ---\n${output}`;
+      throw error;
+    }
+  }, 60_000);
 });
