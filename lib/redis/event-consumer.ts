@@ -24,7 +24,8 @@ import {
 } from './command-protocol.js';
 import type { GatewayProcessReport } from './event-publisher.js';
 import { RedisKeys, type BotIdentity } from './keys.js';
-import { ShardLeases, type HeldShard } from './shard-leases.js';
+import { ShardLeases } from './shard-leases.js';
+import { ShardStreamReader, type StreamReply } from './stream-reader.js';
 
 /** Options of {@link RedisEventConsumer}. Times in ms. */
 export interface RedisEventConsumerOptions extends BotIdentity {
@@ -59,8 +60,6 @@ interface Pending {
   readonly process: string;
   readonly onReply: (kind: string, body: unknown) => void;
 }
-
-type StreamReply = [string, [string, string[]][]][];
 
 /**
  * The consumer side of the Redis event streams: reads the dispatches gateway processes publish
@@ -111,20 +110,21 @@ export class RedisEventConsumer {
    * one after, per shard and generation. An upper bound: the gap also spans dispatches of
    * types the gateway processes do not publish.
    */
-  lostAfterRedisRestart = 0;
+  get lostAfterRedisRestart(): number {
+    return this.streams.lostAfterRedisRestart;
+  }
   /** The types this consumer's handlers take (set by the module from the handlers). */
   eventTypes: EventTypeFlags = EventTypeFlags.ALL;
 
   private readonly redis: Redis;
-  private readonly reader: Redis;
   private readonly replyReader: Redis;
   private readonly logger: GatewayLogger;
   private readonly leases: ShardLeases;
+  private readonly streams: ShardStreamReader;
   private listeners: ConsumerListener[] = [];
   private subscriptions: { types: ReadonlySet<string> | null; listener: ConsumerListener }[] = [];
   private running = false;
   private tickTimer: NodeJS.Timeout | undefined;
-  private readLoop: Promise<void> | null = null;
   private replyLoop: Promise<void> | null = null;
   /** A lease round is under way (see tick). */
   private ticking = false;
@@ -138,23 +138,6 @@ export class RedisEventConsumer {
   private readFailing = false;
   /** The shards last logged as read, for logging each change once. */
   private holding = '';
-  /** Last entry id handled per shard. */
-  private readonly lastHandled = new Map<number, string>();
-  /** Shards whose group was created again (Redis lost it): the next entry is checked for a gap. */
-  private readonly gapCheck = new Set<number>();
-  /**
-   * The shards whose entries are being run, each by a task of its own: one slow handler holds
-   * up its own shard only. The blocking read leaves them out until their task ends.
-   */
-  private readonly busy = new Map<number, Promise<void>>();
-  /** The blocking reader's connection id, for CLIENT UNBLOCK (`null`: not asked since it connected). */
-  private readerId: number | null = null;
-  /** The reader is in a blocking XREADGROUP. */
-  private readerBlocked = false;
-  /** Ends the read loop's wait while every held shard is busy. */
-  private wakeIdle: (() => void) | null = null;
-  /** The NOGROUP recovery is under way (tasks and the reader may all meet it at once). */
-  private recreatingGroups = false;
 
   /** @throws ConfigError listing every invalid option. */
   constructor(options: RedisEventConsumerOptions) {
@@ -206,12 +189,27 @@ export class RedisEventConsumer {
       batchSize: this.batchSize,
       logger: this.logger,
     });
-    this.reader = this.redis.duplicate({ maxRetriesPerRequest: null });
-    this.replyReader = this.redis.duplicate({ maxRetriesPerRequest: null });
-    for (const client of [this.reader, this.replyReader]) client.on('error', () => undefined);
-    this.reader.on('ready', () => {
-      this.readerId = null;
+    this.streams = new ShardStreamReader({
+      redis: this.redis,
+      leases: this.leases,
+      group: this.group,
+      consumerName: this.consumerName,
+      leaseMs: this.leaseMs,
+      claimIdleMs: this.claimIdleMs,
+      batchSize: this.batchSize,
+      logger: this.logger,
+      deliver: (shardId, entryId, fields) => this.deliver(shardId, entryId, fields),
+      createGroup: (shardId) => this.createGroup(shardId),
+      onReadError: (error) => {
+        if (this.readFailing) return;
+        this.readFailing = true;
+        this.logger.warn(
+          `Consumer ${this.consumerName} cannot read its streams (${describeError(error)}); it retries`,
+        );
+      },
     });
+    this.replyReader = this.redis.duplicate({ maxRetriesPerRequest: null });
+    this.replyReader.on('error', () => undefined);
     let resolve: () => void = () => undefined;
     const promise = new Promise<void>((r) => {
       resolve = r;
@@ -293,7 +291,7 @@ export class RedisEventConsumer {
     this.running = true;
     await this.tick();
     this.tickTimer = setInterval(() => void this.tick(), Math.floor(this.leaseMs / 3));
-    this.readLoop = this.read();
+    this.streams.start();
     this.replying = true;
     this.replyLoop = this.readReplies();
   }
@@ -303,11 +301,9 @@ export class RedisEventConsumer {
     if (!this.running) return;
     this.running = false;
     clearInterval(this.tickTimer);
-    this.reader.disconnect();
     // Replies keep coming until the batches in hand are done: their handlers may be waiting
     // for the outcome of a command they sent.
-    await this.readLoop;
-    await Promise.all(this.busy.values());
+    await this.streams.stop();
     this.replying = false;
     this.replyReader.disconnect();
     await this.replyLoop;
@@ -432,218 +428,8 @@ export class RedisEventConsumer {
     await this.readReports().catch(() => undefined);
   }
 
-  /**
-   * The blocking read over the held shards that no task is running. Each shard it gets entries
-   * of goes to a task of its own ({@link drain}); a shard to recover does too ({@link recover}).
-   */
-  private async read(): Promise<void> {
-    while (this.running) {
-      try {
-        await this.releaseDue();
-        const idle: HeldShard[] = [];
-        for (const shard of this.leases.held.values()) {
-          if (this.busy.has(shard.id)) continue;
-          if (shard.reclaim || shard.runOwnPending)
-            this.startTask(shard, () => this.recover(shard));
-          else idle.push(shard);
-        }
-        if (idle.length === 0) {
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(() => this.wakeIdle?.(), 100);
-            this.wakeIdle = () => {
-              clearTimeout(timer);
-              this.wakeIdle = null;
-              resolve();
-            };
-          });
-          continue;
-        }
-        this.readerId ??= Number(await this.reader.client('ID'));
-        let reply: StreamReply | null;
-        this.readerBlocked = true;
-        try {
-          reply = (await this.reader.xreadgroup(
-            'GROUP',
-            this.group,
-            this.consumerName,
-            'COUNT',
-            this.batchSize,
-            'BLOCK',
-            Math.max(50, Math.floor(this.leaseMs / 6)),
-            'STREAMS',
-            ...idle.map((s) => s.key),
-            ...idle.map(() => '>'),
-          )) as StreamReply | null;
-        } finally {
-          this.readerBlocked = false;
-        }
-        for (const [key, entries] of reply ?? []) {
-          const shard = this.leases.held.get(Number(key.slice(key.lastIndexOf(':') + 1)));
-          if (shard !== undefined && !this.busy.has(shard.id)) {
-            this.startTask(shard, () => this.drain(shard, entries));
-          }
-        }
-      } catch (error) {
-        if (!this.running) return;
-        await this.readFailed(error);
-        await sleep(250);
-      }
-    }
-  }
-
-  /** Runs `work` as `shard`'s task; when it ends the shard goes back to the blocking read. */
-  private startTask(shard: HeldShard, work: () => Promise<void>): void {
-    const task = work()
-      .catch((error: unknown) => (this.running ? this.readFailed(error) : undefined))
-      .finally(() => {
-        this.busy.delete(shard.id);
-        this.wakeIdle?.();
-        // The blocking read left this shard out: have it start again with the shard in it.
-        if (this.readerBlocked && this.readerId !== null) {
-          void this.redis.client('UNBLOCK', this.readerId).catch(() => undefined);
-        }
-      });
-    this.busy.set(shard.id, task);
-  }
-
-  /**
-   * Runs a batch the blocking read got, then, while batches come full, reads the shard on its
-   * own (no need to wait for the other shards' batches).
-   */
-  private async drain(shard: HeldShard, entries: [string, string[]][]): Promise<void> {
-    let batch = entries;
-    for (;;) {
-      await this.runShard(shard, batch);
-      if (batch.length < this.batchSize || !this.running || !this.holds(shard)) return;
-      const reply = (await this.redis.xreadgroup(
-        'GROUP',
-        this.group,
-        this.consumerName,
-        'COUNT',
-        this.batchSize,
-        'STREAMS',
-        shard.key,
-        '>',
-      )) as StreamReply | null;
-      batch = reply?.[0]?.[1] ?? [];
-      if (batch.length === 0) return;
-    }
-  }
-
-  /** A read failed: a group Redis lost (NOGROUP) is created again; anything else is logged once. */
-  private async readFailed(error: unknown): Promise<void> {
-    if (/NOGROUP/.test((error as Error).message)) {
-      if (this.recreatingGroups) return;
-      this.recreatingGroups = true;
-      try {
-        this.logger.warn(
-          `Group ${this.group} is missing in Redis (restarted without persistence?); creating it again`,
-        );
-        for (const id of this.leases.held.keys()) this.gapCheck.add(id);
-        await Promise.all([...this.leases.held.keys()].map((id) => this.createGroup(id))).catch(
-          () => undefined,
-        );
-      } finally {
-        this.recreatingGroups = false;
-      }
-      return;
-    }
-    if (!this.readFailing) {
-      this.readFailing = true;
-      this.logger.warn(
-        `Consumer ${this.consumerName} cannot read its streams (${describeError(error)}); it retries`,
-      );
-    }
-  }
-
-  /**
-   * Runs, oldest first, the entries other consumers left pending for `claimIdleMs` (XAUTOCLAIM
-   * hands them over), and once per lease this consumer's own pending entries (left by its
-   * previous run under the same name).
-   */
-  private async recover(shard: HeldShard): Promise<void> {
-    if (shard.reclaim) {
-      shard.reclaim = false;
-      let cursor = '0-0';
-      do {
-        const [next, claimed] = (await this.redis.xautoclaim(
-          shard.key,
-          this.group,
-          this.consumerName,
-          this.claimIdleMs,
-          cursor,
-          'COUNT',
-          this.batchSize,
-        )) as [string, [string, string[] | null][]];
-        cursor = next;
-        const live = claimed.filter((e): e is [string, string[]] => e[1] !== null);
-        if (live.length > 0) {
-          this.logger.log(
-            `Consumer ${this.consumerName} reclaimed ${live.length} pending entr${live.length === 1 ? 'y' : 'ies'} of shard ${shard.id}`,
-          );
-          await this.runShard(shard, live);
-        }
-      } while (cursor !== '0-0' && this.running && this.holds(shard));
-    }
-    if (!shard.runOwnPending) return;
-    shard.runOwnPending = false;
-    let after = '0';
-    while (this.running && this.holds(shard)) {
-      const reply = (await this.redis.xreadgroup(
-        'GROUP',
-        this.group,
-        this.consumerName,
-        'COUNT',
-        this.batchSize,
-        'STREAMS',
-        shard.key,
-        after,
-      )) as StreamReply | null;
-      const entries = reply?.[0]?.[1] ?? [];
-      if (entries.length === 0) return;
-      await this.runShard(shard, entries);
-      after = entries[entries.length - 1]![0];
-    }
-  }
-
-  /** Whether `shard` is still this consumer's and not being handed over. */
-  private holds(shard: HeldShard): boolean {
-    return this.leases.held.get(shard.id) === shard && !shard.release;
-  }
-
-  /**
-   * Runs `entries` of `shard` one after another, each acknowledged once handled. Stops at an
-   * entry boundary when the shard is to be handed over (then hands it over) or was lost: what
-   * is left stays pending for the next holder.
-   */
-  private async runShard(shard: HeldShard, entries: [string, string[]][]): Promise<void> {
-    for (const [entryId, fields] of entries) {
-      if (!this.holds(shard)) break;
-      if (this.gapCheck.delete(shard.id)) this.checkGap(shard.id, entryId);
-      this.lastHandled.set(shard.id, entryId);
-      await this.handle(shard.id, entryId, fields);
-      void this.redis.xack(shard.key, this.group, entryId).catch(() => undefined);
-    }
-    if (shard.release) await this.leases.handOver(shard);
-  }
-
-  private checkGap(shardId: number, entryId: string): void {
-    const last = this.lastHandled.get(shardId);
-    if (last === undefined) return;
-    const [lastGeneration, lastSequence] = last.split('-').map(Number) as [number, number];
-    const [generation, sequence] = entryId.split('-').map(Number) as [number, number];
-    const gap = generation === lastGeneration ? sequence - lastSequence - 1 : null;
-    if (gap === 0) return;
-    if (gap !== null && gap > 0) this.lostAfterRedisRestart += gap;
-    this.logger.warn(
-      gap === null
-        ? `Shard ${shardId}: after Redis lost its data the stream goes on in a new session (entry ${entryId} after ${last}); what lay between is lost`
-        : `Shard ${shardId}: Redis lost its data; sequences ${lastSequence + 1} to ${sequence - 1} ` +
-            `(at most ${gap} dispatch(es)) were published but never handled by group ${this.group}`,
-    );
-  }
-
-  private async handle(shardId: number, entryId: string, fields: string[] | null): Promise<void> {
+  /** Delivers one entry to the subscribers and listeners; resolves once every listener finished. */
+  private async deliver(shardId: number, entryId: string, fields: string[] | null): Promise<void> {
     if (fields === null) return;
     let type = '';
     let raw = 'null';
@@ -684,13 +470,6 @@ export class RedisEventConsumer {
         ),
       ),
     );
-  }
-
-  /** Hands over the shards marked while none of their entries was running (a task hands its own over). */
-  private async releaseDue(): Promise<void> {
-    for (const shard of [...this.leases.held.values()]) {
-      if (shard.release && !this.busy.has(shard.id)) await this.leases.handOver(shard);
-    }
   }
 
   // ---- gateway reports and commands -------------------------------------------------------
