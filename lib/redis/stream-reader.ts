@@ -182,19 +182,27 @@ export class ShardStreamReader {
     for (;;) {
       await this.runShard(shard, batch);
       if (batch.length < this.options.batchSize || !this.running || !this.holds(shard)) return;
-      const reply = (await this.redis.xreadgroup(
-        'GROUP',
-        this.group,
-        this.consumerName,
-        'COUNT',
-        this.options.batchSize,
-        'STREAMS',
-        shard.key,
-        '>',
-      )) as StreamReply | null;
-      batch = reply?.[0]?.[1] ?? [];
+      batch = await this.readShard(shard, '>');
       if (batch.length === 0) return;
     }
+  }
+
+  /**
+   * One batch of `shard`'s stream, without blocking: new entries (`after` `'>'`), or this
+   * consumer's pending ones after the id `after`.
+   */
+  private async readShard(shard: HeldShard, after: string): Promise<[string, string[]][]> {
+    const reply = (await this.redis.xreadgroup(
+      'GROUP',
+      this.group,
+      this.consumerName,
+      'COUNT',
+      this.options.batchSize,
+      'STREAMS',
+      shard.key,
+      after,
+    )) as StreamReply | null;
+    return reply?.[0]?.[1] ?? [];
   }
 
   /** A read failed: a group Redis lost (NOGROUP) is created again; anything else is logged once. */
@@ -251,17 +259,7 @@ export class ShardStreamReader {
     shard.runOwnPending = false;
     let after = '0';
     while (this.running && this.holds(shard)) {
-      const reply = (await this.redis.xreadgroup(
-        'GROUP',
-        this.group,
-        this.consumerName,
-        'COUNT',
-        this.options.batchSize,
-        'STREAMS',
-        shard.key,
-        after,
-      )) as StreamReply | null;
-      const entries = reply?.[0]?.[1] ?? [];
+      const entries = await this.readShard(shard, after);
       if (entries.length === 0) return;
       await this.runShard(shard, entries);
       after = entries[entries.length - 1]![0];

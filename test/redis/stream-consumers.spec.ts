@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { EventType, GatewayModule, OnGatewayEvent } from '../../lib/nest/index.js';
+import type { GatewayLogger } from '../../lib/gateway/index.js';
 import { RedisEventConsumer, RedisKeys, type GatewayProcessReport } from '../../lib/redis/index.js';
 import { FakeGateway, FakeGatewayProcess } from '../../lib/testing/index.js';
 import { describeWithRedis, uniquePrefix, type TestRedis } from '../support/redis-server.js';
@@ -114,6 +115,43 @@ describeWithRedis(
     }
 
     const record = (group: string, what: string) => recordKey({ keyPrefix: prefix, group }, what);
+
+    /**
+     * A Nest app in this process, in consumer mode (group A, consumer a1, all shards), with one
+     * MESSAGE_CREATE handler `onMessage`; resolves once every shard is reported Active.
+     */
+    async function inProcessConsumer(
+      onMessage: (data: { content: string }) => unknown,
+      logger?: GatewayLogger,
+    ): Promise<RedisEventConsumer> {
+      const source = new RedisEventConsumer({
+        redis: server.client(),
+        token: FakeGateway.defaultToken,
+        keyPrefix: prefix,
+        group: 'A',
+        consumerName: 'a1',
+        shardCount: SHARDS,
+        leaseMs: 1_500,
+        logger,
+      });
+      @Injectable()
+      class Handler {
+        @OnGatewayEvent(EventType.MessageCreate)
+        onMessage(data: { content: string }): unknown {
+          return onMessage(data);
+        }
+      }
+      @Module({
+        imports: [GatewayModule.forConsumer({ source, logLevel: 'warn' })],
+        providers: [Handler],
+      })
+      class App {}
+      apps.push(
+        await NestFactory.createApplicationContext(App, { logger: false, abortOnError: false }),
+      );
+      await source.waitUntilReady();
+      return source;
+    }
 
     async function waitRecorded(redis: Redis, group: string, count: number, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
@@ -295,32 +333,10 @@ describeWithRedis(
     it("one slow handler holds up its own shard only: another shard's dispatch is handled at once, and the slow shard's next one waits its turn", async () => {
       await startGatewayProcess();
       const handled: { content: string; at: number }[] = [];
-      const source = new RedisEventConsumer({
-        redis: server.client(),
-        token: FakeGateway.defaultToken,
-        keyPrefix: prefix,
-        group: 'A',
-        consumerName: 'a1',
-        shardCount: SHARDS,
-        leaseMs: 1_500,
+      const source = await inProcessConsumer(async (data) => {
+        if (data.content === 'm-0') await sleep(4_000);
+        handled.push({ content: data.content, at: Date.now() });
       });
-      @Injectable()
-      class Handler {
-        @OnGatewayEvent(EventType.MessageCreate)
-        async onMessage(data: { content: string }): Promise<void> {
-          if (data.content === 'm-0') await sleep(4_000);
-          handled.push({ content: data.content, at: Date.now() });
-        }
-      }
-      @Module({
-        imports: [GatewayModule.forConsumer({ source, logLevel: 'warn' })],
-        providers: [Handler],
-      })
-      class App {}
-      apps.push(
-        await NestFactory.createApplicationContext(App, { logger: false, abortOnError: false }),
-      );
-      await source.waitUntilReady();
       expect(source.shardIds).toEqual([0, 1, 2, 3]);
       // m-0 (slow) and m-4 go to guild 0 on shard 0; m-1 to guild 1 on shard 1.
       const sentAt = Date.now();
@@ -338,37 +354,12 @@ describeWithRedis(
       const child = await startGatewayProcess();
       const handled: string[] = [];
       const warnings: string[] = [];
-      const source = new RedisEventConsumer({
-        redis: server.client(),
-        token: FakeGateway.defaultToken,
-        keyPrefix: prefix,
-        group: 'A',
-        consumerName: 'a1',
-        shardCount: SHARDS,
-        leaseMs: 1_500,
-        logger: {
-          debug: () => {},
-          log: () => {},
-          warn: (m) => warnings.push(m),
-          error: (m) => warnings.push(`error ${m}`),
-        },
+      const source = await inProcessConsumer((data) => void handled.push(data.content), {
+        debug: () => {},
+        log: () => {},
+        warn: (m) => warnings.push(m),
+        error: (m) => warnings.push(`error ${m}`),
       });
-      @Injectable()
-      class Handler {
-        @OnGatewayEvent(EventType.MessageCreate)
-        onMessage(data: { content: string }): void {
-          handled.push(data.content);
-        }
-      }
-      @Module({
-        imports: [GatewayModule.forConsumer({ source, logLevel: 'warn' })],
-        providers: [Handler],
-      })
-      class App {}
-      apps.push(
-        await NestFactory.createApplicationContext(App, { logger: false, abortOnError: false }),
-      );
-      await source.waitUntilReady();
       const connectionsBefore = (await gateway.record('connections')).length;
       await send(0, 100);
       const waitHandled = async (content: string) => {
