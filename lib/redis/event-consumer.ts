@@ -25,7 +25,7 @@ import {
 import type { GatewayProcessReport } from './event-publisher.js';
 import { RedisKeys, type BotIdentity } from './keys.js';
 import { ShardLeases } from './shard-leases.js';
-import { ShardStreamReader, type StreamReply } from './stream-reader.js';
+import { isNoGroup, ShardStreamReader, type StreamReply } from './stream-reader.js';
 
 /** Options of {@link RedisEventConsumer}. Times in ms. */
 export interface RedisEventConsumerOptions extends BotIdentity {
@@ -136,6 +136,8 @@ export class RedisEventConsumer {
   private readonly pending = new Map<string, Pending>();
   private readonly ready: { promise: Promise<void>; resolve: () => void };
   private readFailing = false;
+  /** The group is being created again after Redis lost it (reads and lease rounds may all meet NOGROUP at once). */
+  private recreatingGroups = false;
   /** The shards last logged as read, for logging each change once. */
   private holding = '';
 
@@ -199,7 +201,7 @@ export class RedisEventConsumer {
       batchSize: this.batchSize,
       logger: this.logger,
       deliver: (shardId, entryId, fields) => this.deliver(shardId, entryId, fields),
-      createGroup: (shardId) => this.createGroup(shardId),
+      recreateGroups: () => this.recreateGroups(),
       onReadError: (error) => {
         if (this.readFailing) return;
         this.readFailing = true;
@@ -286,7 +288,7 @@ export class RedisEventConsumer {
    */
   async up(): Promise<void> {
     if (this.running) return;
-    await Promise.all(Array.from({ length: this.shardCount }, (_, id) => this.createGroup(id)));
+    await this.createGroups();
     await this.redis.del(this.keys.replies(this.consumerName));
     this.running = true;
     await this.tick();
@@ -376,6 +378,31 @@ export class RedisEventConsumer {
 
   // ---- shards, leases, reading ------------------------------------------------------------
 
+  /** Creates the group on every shard stream where it is missing (and the stream, MKSTREAM). */
+  private async createGroups(): Promise<void> {
+    await Promise.all(Array.from({ length: this.shardCount }, (_, id) => this.createGroup(id)));
+  }
+
+  /**
+   * Redis lost the group (a restart without persistence): it is created again on every shard
+   * stream, not only those this consumer holds (it may have lost their leases with the data);
+   * logged once per loss. Never throws: the next failing read or lease round tries again.
+   */
+  private async recreateGroups(): Promise<void> {
+    if (this.recreatingGroups) return;
+    this.recreatingGroups = true;
+    this.logger.warn(
+      `Group ${this.group} is missing in Redis (restarted without persistence?); creating it again`,
+    );
+    try {
+      await this.createGroups();
+    } catch {
+      // Redis went away again: the next failing read or lease round retries.
+    } finally {
+      this.recreatingGroups = false;
+    }
+  }
+
   private async createGroup(shardId: number): Promise<void> {
     try {
       await this.redis.xgroup(
@@ -418,7 +445,9 @@ export class RedisEventConsumer {
         this.logger.log(`Consumer ${this.consumerName} reaches Redis again`);
       }
     } catch (error) {
-      if (!this.readFailing) {
+      // Redis answers, but lost the group with its data: taking a lease reads its pending list.
+      if (isNoGroup(error)) await this.recreateGroups();
+      else if (!this.readFailing) {
         this.readFailing = true;
         this.logger.warn(
           `Consumer ${this.consumerName} cannot reach Redis (${describeError(error)}); it retries`,

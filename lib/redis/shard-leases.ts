@@ -57,6 +57,15 @@ return 0
 `,
 );
 
+/** KEYS: lease. ARGV: name. Gives up a lease this consumer holds, naming no one: 1, else 0. */
+const DROP_SCRIPT = new RedisScript(
+  'leaseDrop',
+  `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`,
+);
+
 /**
  * KEYS: lease, handover. ARGV: name, handover lifetime (ms). Gives up a lease this consumer
  * holds and names it in the handover key, so the next holder takes the entries it left pending
@@ -252,9 +261,16 @@ export class ShardLeases {
       const taken = await this.redis.set(this.leaseKey(id), consumerName, 'PX', leaseMs, 'NX');
       if (taken !== 'OK') continue;
       const key = keys.events(shardCount, id);
-      const from = await this.redis.getdel(this.handoverKey(id));
-      if (from === null) await this.claimLapsed(id, key);
-      else if (from !== consumerName) await this.claimHandedOver(key, from);
+      try {
+        const from = await this.redis.getdel(this.handoverKey(id));
+        if (from === null) await this.claimLapsed(id, key);
+        else if (from !== consumerName) await this.claimHandedOver(key, from);
+      } catch (error) {
+        // Not read until its pending entries are claimed (NOGROUP: Redis lost the group): the
+        // lease goes back at once rather than sit unread until it lapses.
+        await DROP_SCRIPT.run(this.redis, [this.leaseKey(id)], [consumerName]).catch(() => 0);
+        throw error;
+      }
       this.held.set(id, { id, key, reclaim: true, runOwnPending: true, release: false });
       wanted--;
       logger.debug(`Consumer ${consumerName} took shard ${id}`);

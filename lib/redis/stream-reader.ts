@@ -16,8 +16,8 @@ export interface ShardStreamReaderOptions {
   readonly logger: GatewayLogger;
   /** Runs one entry's handlers (`fields` `null`: the entry was trimmed); resolves once they finished. */
   readonly deliver: (shardId: number, entryId: string, fields: string[] | null) => Promise<void>;
-  /** Creates the group on a shard's stream when it is missing. */
-  readonly createGroup: (shardId: number) => Promise<void>;
+  /** Creates the group again on every shard stream where it is missing (Redis lost it); logs it. */
+  readonly recreateGroups: () => Promise<void>;
   /** A read failed for another reason than a missing group (Redis away): log it once. */
   readonly onReadError: (error: unknown) => void;
 }
@@ -67,8 +67,6 @@ export class ShardStreamReader {
   private readerBlocked = false;
   /** Ends the read loop's wait while every held shard is busy. */
   private wakeIdle: (() => void) | null = null;
-  /** The NOGROUP recovery is under way (tasks and the reader may all meet it at once). */
-  private recreatingGroups = false;
 
   constructor(private readonly options: ShardStreamReaderOptions) {
     this.redis = options.redis;
@@ -207,23 +205,13 @@ export class ShardStreamReader {
 
   /** A read failed: a group Redis lost (NOGROUP) is created again; anything else is logged once. */
   private async readFailed(error: unknown): Promise<void> {
-    if (/NOGROUP/.test((error as Error).message)) {
-      if (this.recreatingGroups) return;
-      this.recreatingGroups = true;
-      try {
-        this.logger.warn(
-          `Group ${this.group} is missing in Redis (restarted without persistence?); creating it again`,
-        );
-        for (const id of this.leases.held.keys()) this.gapCheck.add(id);
-        await Promise.all(
-          [...this.leases.held.keys()].map((id) => this.options.createGroup(id)),
-        ).catch(() => undefined);
-      } finally {
-        this.recreatingGroups = false;
-      }
+    if (!isNoGroup(error)) {
+      this.options.onReadError(error);
       return;
     }
-    this.options.onReadError(error);
+    // The first entry read after it is checked for a gap: what Redis lost with its data.
+    for (const id of this.leases.held.keys()) this.gapCheck.add(id);
+    await this.options.recreateGroups();
   }
 
   /**
@@ -313,4 +301,9 @@ export class ShardStreamReader {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Whether `error` is Redis's NOGROUP: the stream or its consumer group is missing. */
+export function isNoGroup(error: unknown): boolean {
+  return error instanceof Error && error.message.includes('NOGROUP');
 }

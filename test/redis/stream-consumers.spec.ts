@@ -350,6 +350,41 @@ describeWithRedis(
       expect(handled[1]!.at - sentAt).toBeGreaterThanOrEqual(4_000);
     });
 
+    it('Redis loses its data while every shard is busy (groups, leases and pending lists gone, the leases lost before any read meets NOGROUP): the consumer creates the group again on every stream, takes its shards back and handles what follows', async () => {
+      await startGatewayProcess();
+      const handled: string[] = [];
+      const warnings: string[] = [];
+      const source = await inProcessConsumer(
+        async (data) => {
+          // The first dispatch of each shard keeps it busy: no read meets the loss.
+          if (['m-0', 'm-1', 'm-2', 'm-3'].includes(data.content)) await sleep(3_000);
+          handled.push(data.content);
+        },
+        {
+          debug: () => {},
+          log: () => {},
+          warn: (m) => warnings.push(m),
+          error: (m) => warnings.push(`error ${m}`),
+        },
+      );
+      expect(source.shardIds).toEqual([0, 1, 2, 3]);
+      await send(0, 4, 0);
+      await sleep(1_000);
+      await server.client().flushall();
+      const deadline = Date.now() + 30_000;
+      while (handled.length < 4 && Date.now() < deadline) await sleep(100);
+      await send(100, 8, 0);
+      const after = Array.from({ length: 8 }, (_, n) => `m-${100 + n}`);
+      while (!after.every((m) => handled.includes(m)) && Date.now() < deadline) await sleep(100);
+      expect(handled.filter((m) => after.includes(m)).sort()).toEqual(after.sort());
+      expect(source.shardIds).toEqual([0, 1, 2, 3]);
+      expect(warnings.some((w) => /lost its lease/.test(w))).toBe(true);
+      expect(warnings.filter((w) => /Group A is missing in Redis/.test(w)).length).toBeGreaterThan(
+        0,
+      );
+      expect(warnings.filter((w) => w.startsWith('error'))).toEqual([]);
+    });
+
     it('a Redis restart mid-run: the gateway shards stay up, publishing and consuming resume by themselves, what was lost is counted and reported, nothing crashes', async () => {
       const child = await startGatewayProcess();
       const handled: string[] = [];
