@@ -133,6 +133,8 @@ export class RedisEventConsumer {
   private reports: GatewayProcessReport[] = [];
   private verdict: GatewayHealthVerdict | null = null;
   private warnedTypes = false;
+  /** The gateway process last seen reporting each shard (`null`: none since one did). */
+  private readonly owners = new Map<number, string | null>();
   private readonly pending = new Map<string, Pending>();
   private readonly ready: { promise: Promise<void>; resolve: () => void };
   private readFailing = false;
@@ -526,6 +528,7 @@ export class RedisEventConsumer {
       { reports: async () => reports.map((r) => r.health) },
       { shardCount: this.shardCount, staleAfterMs: 3 * this.leaseMs },
     );
+    this.warnUnowned();
     this.warnUnpublished();
     const active = new Set(
       this.info()
@@ -533,6 +536,30 @@ export class RedisEventConsumer {
         .map((s) => s.id),
     );
     if (active.size === this.shardCount) this.ready.resolve();
+  }
+
+  /**
+   * Warns when a shard that a gateway process reported is reported by none any more (that
+   * process died or lost Redis: the shard's dispatches stop until a process takes it), and
+   * says when one reports it again. Silent before any process reported the shard.
+   */
+  private warnUnowned(): void {
+    for (let id = 0; id < this.shardCount; id++) {
+      const owner = this.owner(id);
+      const was = this.owners.get(id);
+      if (owner !== undefined) {
+        if (was === null) {
+          this.logger.log(`Shard ${id} is reported again, by gateway process ${owner}`);
+        }
+        this.owners.set(id, owner);
+      } else if (was !== undefined && was !== null) {
+        this.owners.set(id, null);
+        this.logger.warn(
+          `Shard ${id} is reported by no gateway process any more (${was} stopped reporting it); ` +
+            'its dispatches stop until a gateway process takes it',
+        );
+      }
+    }
   }
 
   /** Warns once about handled types no gateway process publishes. */

@@ -385,6 +385,41 @@ describeWithRedis(
       expect(warnings.filter((w) => w.startsWith('error'))).toEqual([]);
     });
 
+    it('a gateway process that dies is noticed: the consumer warns once per shard that no process reports it, and logs when another process takes it', async () => {
+      const first = await startGatewayProcess();
+      const lines: string[] = [];
+      const logger = {
+        debug: () => {},
+        log: (m: string) => lines.push(`log ${m}`),
+        warn: (m: string) => lines.push(`warn ${m}`),
+        error: (m: string) => lines.push(`error ${m}`),
+      };
+      await inProcessConsumer(() => undefined, logger);
+      await first.kill('SIGKILL');
+      const unreported = () => lines.filter((l) => /is reported by no gateway process/.test(l));
+      const deadline = Date.now() + 20_000;
+      while (unreported().length < SHARDS && Date.now() < deadline) await sleep(100);
+      expect(unreported().sort()).toEqual(
+        Array.from(
+          { length: SHARDS },
+          (_, id) =>
+            `warn Shard ${id} is reported by no gateway process any more (gateway-a stopped reporting it); its dispatches stop until a gateway process takes it`,
+        ),
+      );
+      // Another process takes the shards over (it resumes their sessions from Redis).
+      await startGatewayProcess();
+      while (
+        lines.filter((l) => /is reported again/.test(l)).length < SHARDS &&
+        Date.now() < deadline + 20_000
+      )
+        await sleep(100);
+      expect(lines.filter((l) => /is reported again/.test(l))).toHaveLength(SHARDS);
+      await sleep(1_000);
+      // Once per shard, not once per round.
+      expect(unreported()).toHaveLength(SHARDS);
+      expect(lines.filter((l) => l.startsWith('error'))).toEqual([]);
+    });
+
     it('a Redis restart mid-run: the gateway shards stay up, publishing and consuming resume by themselves, what was lost is counted and reported, nothing crashes', async () => {
       const child = await startGatewayProcess();
       const handled: string[] = [];
