@@ -134,7 +134,7 @@ export class RedisEventConsumer {
   private verdict: GatewayHealthVerdict | null = null;
   private warnedTypes = false;
   /** The gateway process last seen reporting each shard (`null`: none since one did). */
-  private readonly owners = new Map<number, string | null>();
+  private readonly lastOwners = new Map<number, string | null>();
   private readonly pending = new Map<string, Pending>();
   private readonly ready: { promise: Promise<void>; resolve: () => void };
   private readFailing = false;
@@ -544,16 +544,17 @@ export class RedisEventConsumer {
    * says when one reports it again. Silent before any process reported the shard.
    */
   private warnUnowned(): void {
+    const reporting = this.reportingProcesses();
     for (let id = 0; id < this.shardCount; id++) {
-      const owner = this.owner(id);
-      const was = this.owners.get(id);
+      const owner = reporting.get(id);
+      const was = this.lastOwners.get(id);
       if (owner !== undefined) {
         if (was === null) {
           this.logger.log(`Shard ${id} is reported again, by gateway process ${owner}`);
         }
-        this.owners.set(id, owner);
+        this.lastOwners.set(id, owner);
       } else if (was !== undefined && was !== null) {
-        this.owners.set(id, null);
+        this.lastOwners.set(id, null);
         this.logger.warn(
           `Shard ${id} is reported by no gateway process any more (${was} stopped reporting it); ` +
             'its dispatches stop until a gateway process takes it',
@@ -585,7 +586,8 @@ export class RedisEventConsumer {
   private async ownerOf(shardIds: readonly number[]): Promise<string[]> {
     const deadline = Date.now() + this.commandTimeoutMs;
     for (;;) {
-      const owners = shardIds.map((id) => this.owner(id));
+      const reporting = this.reportingProcesses();
+      const owners = shardIds.map((id) => reporting.get(id));
       const missing = shardIds.filter((_, i) => owners[i] === undefined);
       if (missing.length === 0) return owners as string[];
       if (Date.now() >= deadline) throw new ShardNotOwnedError(missing, this.commandTimeoutMs);
@@ -600,14 +602,21 @@ export class RedisEventConsumer {
     return this.reports.some((r) => r.process === process && r.reportedAt >= fresh);
   }
 
-  private owner(shardId: number): string | undefined {
-    let best: GatewayProcessReport | undefined;
+  /**
+   * The gateway process reporting each shard: of the reports of the last three lease periods,
+   * the newest that lists it. One pass over the reports, for any number of shards.
+   */
+  private reportingProcesses(): Map<number, string> {
     const fresh = Date.now() - 3 * this.leaseMs;
+    const newest = new Map<number, GatewayProcessReport>();
     for (const report of this.reports) {
-      if (report.reportedAt < fresh || !report.shards.some((s) => s.id === shardId)) continue;
-      if (best === undefined || best.reportedAt < report.reportedAt) best = report;
+      if (report.reportedAt < fresh) continue;
+      for (const { id } of report.shards) {
+        const best = newest.get(id);
+        if (best === undefined || best.reportedAt < report.reportedAt) newest.set(id, report);
+      }
     }
-    return best?.process;
+    return new Map([...newest].map(([id, report]) => [id, report.process]));
   }
 
   private send(

@@ -262,9 +262,17 @@ export class ShardLeases {
       if (taken !== 'OK') continue;
       const key = keys.events(shardCount, id);
       try {
+        // Handed over: the entries its last holder left pending. Lapsed (no hand-over): every
+        // entry pending at another consumer.
         const from = await this.redis.getdel(this.handoverKey(id));
-        if (from === null) await this.claimLapsed(id, key);
-        else if (from !== consumerName) await this.claimHandedOver(key, from);
+        if (from !== consumerName) {
+          const claimed = await this.claimPending(key, from);
+          if (from === null && claimed > 0) {
+            logger.log(
+              `Consumer ${consumerName} reclaimed ${claimed} pending entr${claimed === 1 ? 'y' : 'ies'} of shard ${id} (its previous holder's lease lapsed)`,
+            );
+          }
+        }
       } catch (error) {
         // Not read until its pending entries are claimed (NOGROUP: Redis lost the group): the
         // lease goes back at once rather than sit unread until it lapses.
@@ -278,18 +286,21 @@ export class ShardLeases {
   }
 
   /**
-   * A lease taken without a hand-over lapsed: its holder died or lost Redis. The entries it
-   * read are pending under its name, some idle for less than `claimIdleMs`; they are claimed at
-   * once so that they run before any newer entry of the shard (reclaiming them later, after
-   * the idle timeout, would run them out of order). A holder still alive and mid-entry may
-   * then run one twice, which at-least-once delivery allows.
+   * Moves into this consumer's pending list the entries of `key` pending at `from` (a consumer
+   * that handed the shard over), or with `from` `null` at any other consumer (the lease
+   * lapsed: its holder died or lost Redis, and some of its entries may be idle for less than
+   * `claimIdleMs`). They then run before any newer entry of the shard, so its order holds; a
+   * holder still alive and mid-entry may run one twice, which at-least-once delivery allows.
+   * @returns how many entries were claimed.
    */
-  private async claimLapsed(shardId: number, key: string): Promise<void> {
-    const { group, consumerName, batchSize, logger } = this.options;
+  private async claimPending(key: string, from: string | null): Promise<number> {
+    const { group, consumerName, batchSize } = this.options;
     let start = '-';
     let claimed = 0;
     for (;;) {
-      const pending = (await this.redis.xpending(key, group, start, '+', batchSize)) as [
+      const pending = (await (from === null
+        ? this.redis.xpending(key, group, start, '+', batchSize)
+        : this.redis.xpending(key, group, start, '+', batchSize, from))) as [
         string,
         string,
         ...unknown[],
@@ -299,26 +310,8 @@ export class ShardLeases {
         await this.redis.xclaim(key, group, consumerName, 0, ...theirs, 'JUSTID');
         claimed += theirs.length;
       }
-      if (pending.length < batchSize) break;
+      if (pending.length < batchSize) return claimed;
       start = `(${pending[pending.length - 1]![0]}`;
-    }
-    if (claimed > 0) {
-      logger.log(
-        `Consumer ${consumerName} reclaimed ${claimed} pending entr${claimed === 1 ? 'y' : 'ies'} of shard ${shardId} (its previous holder's lease lapsed)`,
-      );
-    }
-  }
-
-  /** Moves the entries `from` read but did not run into this consumer's pending list. */
-  private async claimHandedOver(key: string, from: string): Promise<void> {
-    const { group, consumerName, batchSize } = this.options;
-    for (;;) {
-      const pending = (await this.redis.xpending(key, group, '-', '+', batchSize, from)) as [
-        string,
-        ...unknown[],
-      ][];
-      if (pending.length === 0) return;
-      await this.redis.xclaim(key, group, consumerName, 0, ...pending.map(([id]) => id), 'JUSTID');
     }
   }
 }
